@@ -1,0 +1,1 @@
+"""NSI Connection Service v2 over SOAP: codec, provider endpoint and requester client."""

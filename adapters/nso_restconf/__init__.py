@@ -1,0 +1,1 @@
+"""Cisco NSO over RESTCONF: an async client and a simulator."""

@@ -1,0 +1,22 @@
+"""The ``nsgw`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from gateway.cli.config_cmd import app as config_app
+from gateway.cli.serve import serve
+
+app = typer.Typer(
+    name="nsgw",
+    help="nsgw: network service integration gateway (gRPC API, NSO adapter, NSI proxy and agent).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(serve)
+app.add_typer(config_app, name="config")
+
+
+def main() -> None:
+    app()
