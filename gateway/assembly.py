@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from gateway.component import Component
 from gateway.config import Settings
+from gateway.state import DatabaseComponent, OutboxComponent, open_state
 
 
 def build_components(settings: Settings) -> list[Component]:
-    """The components ``nsgw serve`` runs, in start order."""
-    del settings  # every component is selected by its settings; none exist yet
-    return []
+    """The components ``nsgw serve`` runs, in start order (stopped in reverse)."""
+    db, outbox = open_state(settings)
+    components: list[Component] = [DatabaseComponent(db)]
+    # Parts that deliver through the outbox register their channels here,
+    # before the outbox starts.
+    components.append(OutboxComponent(outbox))
+    return components

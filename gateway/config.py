@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         10.0, gt=0, description="seconds in-flight calls get to finish on SIGINT/SIGTERM"
     )
 
+    outbox_give_up_after: float = Field(
+        3600.0, gt=0, description="seconds after which an undeliverable callback is given up"
+    )
+    outbox_max_retry_delay: float = Field(
+        60.0, gt=0, description="longest wait between two delivery attempts of a callback"
+    )
+
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

@@ -62,7 +62,7 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Libraries that are chatty at INFO level.
-    for noisy in ("aiohttp.access", "httpx", "httpcore"):
+    for noisy in ("aiohttp.access", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -1,0 +1,340 @@
+"""A durable outbox: messages to other systems, delivered at least once, in order per key.
+
+A part of nsgw that must tell another system something (an NSI callback to a
+requester, an operation result to a workflow's callback URL) adds an outbox
+row in the same transaction as the state change it reports, so neither can be
+lost without the other.  The outbox then delivers in the background:
+
+- per (channel, ordering key), strictly in order: a message is attempted only
+  when every earlier message of its key was delivered or given up;
+- different keys in parallel, up to a concurrency limit;
+- failures retried with capped, jittered exponential backoff;
+- after ``give_up_after`` seconds a message is recorded as expired and the
+  channel's give-up hook runs (NSI: messageDeliveryTimeout);
+- rows survive restarts; delivery resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, Database, UtcDateTime, utcnow
+from gateway.logs import get_logger
+
+log = get_logger(__name__)
+
+PENDING, EXPIRED, REFUSED = "pending", "expired", "refused"
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    channel: Mapped[str] = mapped_column(String(64))
+    ordering_key: Mapped[str] = mapped_column(String(255))
+    destination: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    __table_args__ = (
+        Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
+    )
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message as a delivery function sees it."""
+
+    id: int
+    channel: str
+    ordering_key: str
+    destination: str
+    payload: bytes
+    attributes: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+class DeliveryError(Exception):
+    """Delivery failed for now; the outbox retries later."""
+
+
+class DeliveryRefused(Exception):
+    """The receiver refused the message for good; retrying cannot help."""
+
+
+class Deliver(Protocol):
+    async def __call__(self, message: Envelope) -> None:
+        """Deliver or raise DeliveryError (retry) / DeliveryRefused (give up now)."""
+
+
+GiveUp = Callable[[Envelope, str], Awaitable[None]]
+
+
+@dataclass
+class _Channel:
+    deliver: Deliver
+    on_give_up: GiveUp | None
+    give_up_after: timedelta
+
+
+class Outbox:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        concurrency: int = 16,
+        base_delay: float = 0.5,
+        max_delay: float = 60.0,
+        give_up_after: float = 3600.0,
+        poll_interval: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._db = db
+        self._concurrency = concurrency
+        self._base_delay, self._max_delay = base_delay, max_delay
+        self._default_give_up = timedelta(seconds=give_up_after)
+        self._poll_interval = poll_interval
+        self._clock = clock
+        self._channels: dict[str, _Channel] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[tuple[str, str]] = set()
+
+    def register(
+        self,
+        channel: str,
+        deliver: Deliver,
+        *,
+        on_give_up: GiveUp | None = None,
+        give_up_after: float | None = None,
+    ) -> None:
+        """Name the function that delivers the messages of ``channel``."""
+        after = self._default_give_up if give_up_after is None else timedelta(seconds=give_up_after)
+        self._channels[channel] = _Channel(deliver, on_give_up, after)
+
+    def add(
+        self,
+        session: AsyncSession,
+        channel: str,
+        ordering_key: str,
+        *,
+        destination: str,
+        payload: bytes,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a message inside the caller's transaction; call :meth:`wake` after commit."""
+        now = self._clock()
+        session.add(
+            OutboxRow(
+                channel=channel,
+                ordering_key=ordering_key,
+                destination=destination,
+                payload=payload,
+                attributes=attributes or {},
+                state=PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+
+    async def enqueue(
+        self,
+        channel: str,
+        ordering_key: str,
+        *,
+        destination: str,
+        payload: bytes,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a message in a transaction of its own and wake the deliverer."""
+        async with self._db.transaction() as session:
+            self.add(
+                session,
+                channel,
+                ordering_key,
+                destination=destination,
+                payload=payload,
+                attributes=attributes,
+            )
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        """Stop delivering; what is not delivered stays in the database for next time."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def pending(self, channel: str | None = None) -> int:
+        async with self._db.sessions() as session:
+            query = select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)
+            if channel:
+                query = query.where(OutboxRow.channel == channel)
+            return int((await session.execute(query)).scalar_one())
+
+    async def counts(self) -> dict[str, int]:
+        """Messages per state (delivered ones are removed), for logs and metrics."""
+        async with self._db.sessions() as session:
+            rows = await session.execute(
+                select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+            )
+            return {state: int(n) for state, n in rows.all()}
+
+    async def _run(self) -> None:
+        while True:
+            # Cleared before the pass, so a wake-up during the pass is not lost.
+            self._wake.clear()
+            try:
+                delivered = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox pass failed; retrying")
+                delivered = 0
+            if delivered:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def _due_heads(self) -> list[OutboxRow]:
+        """The oldest pending message of each key, where it is due and not in flight."""
+        now = self._clock()
+        async with self._db.sessions() as session:
+            heads = (
+                select(func.min(OutboxRow.id))
+                .where(OutboxRow.state == PENDING, OutboxRow.channel.in_(list(self._channels)))
+                .group_by(OutboxRow.channel, OutboxRow.ordering_key)
+            )
+            rows = await session.execute(
+                select(OutboxRow)
+                .where(OutboxRow.id.in_(heads), OutboxRow.next_attempt_at <= now)
+                .order_by(OutboxRow.id)
+                .limit(self._concurrency * 4)
+            )
+            return [
+                row
+                for row in rows.scalars().all()
+                if (row.channel, row.ordering_key) not in self._in_flight
+            ]
+
+    async def run_once(self) -> int:
+        """Attempt every message that is due now; return how many were settled."""
+        if not self._channels:
+            return 0
+        heads = await self._due_heads()
+        if not heads:
+            return 0
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def attempt(row: OutboxRow) -> bool:
+            key = (row.channel, row.ordering_key)
+            self._in_flight.add(key)
+            try:
+                async with limit:
+                    return await self._attempt(row)
+            finally:
+                self._in_flight.discard(key)
+
+        settled = await asyncio.gather(*(attempt(row) for row in heads))
+        return sum(settled)
+
+    async def _attempt(self, row: OutboxRow) -> bool:
+        channel = self._channels[row.channel]
+        envelope = Envelope(
+            row.id,
+            row.channel,
+            row.ordering_key,
+            row.destination,
+            row.payload,
+            dict(row.attributes or {}),
+            row.attempts + 1,
+            row.created_at,
+        )
+        try:
+            await channel.deliver(envelope)
+        except DeliveryRefused as exc:
+            await self._give_up(envelope, REFUSED, f"refused: {exc}", channel)
+            return True
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            if self._clock() - row.created_at >= channel.give_up_after:
+                await self._give_up(envelope, EXPIRED, f"expired: {reason}", channel)
+                return True
+            await self._reschedule(envelope, reason)
+            return False
+        async with self._db.transaction() as session:
+            stored = await session.get(OutboxRow, row.id)
+            if stored is not None:
+                await session.delete(stored)
+        return True
+
+    def _backoff(self, attempts: int) -> float:
+        delay = min(self._max_delay, self._base_delay * 2.0 ** (attempts - 1))
+        return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 (jitter, not security)
+
+    async def _reschedule(self, envelope: Envelope, reason: str) -> None:
+        delay = self._backoff(envelope.attempts)
+        log.warning(
+            "outbox delivery failed; will retry",
+            channel=envelope.channel,
+            key=envelope.ordering_key,
+            attempt=envelope.attempts,
+            retry_in=round(delay, 2),
+            error=reason,
+        )
+        async with self._db.transaction() as session:
+            stored = await session.get(OutboxRow, envelope.id)
+            if stored is not None:
+                stored.attempts = envelope.attempts
+                stored.last_error = reason
+                stored.next_attempt_at = self._clock() + timedelta(seconds=delay)
+
+    async def _give_up(
+        self, envelope: Envelope, state: str, reason: str, channel: _Channel
+    ) -> None:
+        log.error(
+            "outbox message undeliverable",
+            channel=envelope.channel,
+            key=envelope.ordering_key,
+            destination=envelope.destination,
+            attempts=envelope.attempts,
+            reason=reason,
+        )
+        async with self._db.transaction() as session:
+            stored = await session.get(OutboxRow, envelope.id)
+            if stored is not None:
+                stored.state = state
+                stored.attempts = envelope.attempts
+                stored.last_error = reason
+        if channel.on_give_up is not None:
+            try:
+                await channel.on_give_up(envelope, reason)
+            except Exception:
+                log.exception("outbox give-up hook failed", channel=envelope.channel)
