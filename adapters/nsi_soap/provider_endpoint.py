@@ -40,7 +40,7 @@ from adapters.nsi_soap.xmlparse import UnsafeXmlError, XmlLimits, parse_document
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
 from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
 
-StubSource = Callable[[], provider_grpc.ConnectionProviderAsyncStub]
+StubSource = Callable[[], "provider_grpc.ConnectionProviderAsyncStub"]
 
 
 @dataclass
