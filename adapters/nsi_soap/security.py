@@ -9,6 +9,7 @@ A DN may further be bound to the requesterNSA ids it may claim.
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from adapters.nsi_soap.faults import NsiError, unauthorized
 
@@ -41,10 +43,40 @@ def canonical_name(name: x509.Name) -> CanonicalDn:
     )
 
 
+# Attribute type keywords are case-insensitive (RFC 4514 section 3).
+_KEYWORDS = {
+    keyword.casefold(): keyword
+    for keyword in ("CN", "L", "ST", "O", "OU", "C", "STREET", "DC", "UID")
+}
+_KEYWORD_OIDS = {
+    "emailaddress": NameOID.EMAIL_ADDRESS,
+    "serialnumber": NameOID.SERIAL_NUMBER,
+}
+_SEPARATOR = re.compile(r"(?<!\\)([,+])")
+
+
+def _tidy(text: str) -> str:
+    """Keywords in upper case, spaces around separators dropped (a common laxity)."""
+    tidy: list[str] = []
+    for part in _SEPARATOR.split(text.strip()):
+        if part in (",", "+"):
+            tidy.append(part)
+            continue
+        kind, equals, value = part.partition("=")
+        if not equals:
+            raise InvalidDnError(f"'{text}' is not an RFC 4514 distinguished name")
+        kind = kind.strip()
+        folded = kind.casefold()
+        if folded in _KEYWORD_OIDS:
+            kind = _KEYWORD_OIDS[folded].dotted_string
+        tidy.append(f"{_KEYWORDS.get(folded, kind)}={value.strip()}")
+    return "".join(tidy)
+
+
 def canonical_dn(text: str) -> CanonicalDn:
     """The comparable form of an RFC 4514 DN string."""
     try:
-        name = x509.Name.from_rfc4514_string(text.strip())
+        name = x509.Name.from_rfc4514_string(_tidy(text))
     except ValueError as exc:
         raise InvalidDnError(f"'{text}' is not an RFC 4514 distinguished name: {exc}") from None
     if not name.rdns:
