@@ -19,10 +19,16 @@ Element = etree._Element
 
 
 def local_name(element: Element) -> str:
+    tag = element.tag
+    if isinstance(tag, str):
+        return tag.rpartition("}")[2]
     return etree.QName(element).localname
 
 
 def namespace_of(element: Element) -> str | None:
+    tag = element.tag
+    if isinstance(tag, str):
+        return tag[1:].partition("}")[0] if tag.startswith("{") else None
     return etree.QName(element).namespace
 
 
@@ -39,12 +45,15 @@ def path_of(element: Element) -> str:
 def child(parent: Element, namespace: str | None, name: str) -> Element | None:
     """The first child called ``name`` (namespace None: unqualified)."""
     tag = qname(namespace, name) if namespace else name
-    return parent.find(tag)
+    for item in parent:
+        if item.tag == tag:
+            return item
+    return None
 
 
 def children(parent: Element, namespace: str | None, name: str) -> list[Element]:
     tag = qname(namespace, name) if namespace else name
-    return parent.findall(tag)
+    return [item for item in parent if item.tag == tag]
 
 
 def required(parent: Element, namespace: str | None, name: str) -> Element:

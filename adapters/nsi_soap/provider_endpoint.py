@@ -9,6 +9,7 @@ serviceException.  Nothing is forwarded unless every check passed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,10 +102,19 @@ class ProviderEndpoint:
 
     async def _read_body(self, request: web.Request, sync: bool) -> bytes:
         limit = self._config.limits.max_bytes
-        if request.content_length is not None and request.content_length > limit:
-            raise _Refusal(
-                payload_error("Envelope", f"message larger than {limit} bytes"), None, sync
-            )
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise _Refusal(
+                    payload_error("Envelope", f"message larger than {limit} bytes"), None, sync
+                )
+            try:
+                return await request.content.readexactly(request.content_length)
+            except asyncio.IncompleteReadError:
+                raise _Refusal(
+                    payload_error("Envelope", "message shorter than its Content-Length"),
+                    None,
+                    sync,
+                ) from None
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.content.iter_chunked(65536):

@@ -9,6 +9,7 @@ message and the nesting depth of its elements are bounded.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from lxml import etree
@@ -43,14 +44,18 @@ def _parser() -> etree.XMLParser:
     )
 
 
+# One parser for the process: the event loop runs one parse at a time.
+_PARSER = _parser()
+
+
+@functools.lru_cache(maxsize=8)
+def _too_deep(max_depth: int) -> etree.XPath:
+    # Compiled once: is there an element at depth max_depth + 1?
+    return etree.XPath("boolean(/" + "*/" * max_depth + "*)")
+
+
 def _depth_exceeds(root: etree._Element, max_depth: int) -> bool:
-    stack: list[tuple[etree._Element, int]] = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > max_depth:
-            return True
-        stack.extend((child, depth + 1) for child in element)
-    return False
+    return bool(_too_deep(max_depth)(root))
 
 
 def parse_document(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
@@ -64,7 +69,7 @@ def parse_document(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._El
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise UnsafeXmlError("document type declarations are not accepted")
     try:
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=_PARSER)
     except etree.XMLSyntaxError as exc:
         raise UnsafeXmlError(f"malformed XML: {exc.msg}") from None
     if root is None:
@@ -72,9 +77,8 @@ def parse_document(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._El
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise UnsafeXmlError("document type declarations are not accepted")
-    for node in root.iter():
-        if isinstance(node, etree._Entity):
-            raise UnsafeXmlError("entity references are not accepted")
+    for _ in root.iter(etree.Entity):
+        raise UnsafeXmlError("entity references are not accepted")
     if _depth_exceeds(root, limits.max_depth):
         raise UnsafeXmlError(f"elements nested deeper than {limits.max_depth} levels")
     return root

@@ -265,3 +265,29 @@ async def test_many_hostile_requests_at_once_leave_it_working(proxy: Proxy) -> N
     responses = await asyncio.gather(*(proxy.post(BILLION_LAUGHS) for _ in range(20)))
     assert {response.status_code for response in responses} == {500}
     assert (await proxy.post(GOOD)).status_code == 200
+
+
+async def test_oversize_body_without_content_length_is_refused(
+    proxy: Proxy, nsi_schemas: NsiSchemas
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b" " * 10_000  # chunked transfer: the size is only known while reading
+
+    async with httpx.AsyncClient() as client:
+        response = await client.post(proxy.url, content=chunks())
+    exception = fault_of(response, nsi_schemas)
+    assert exception.findtext("errorId") == "00100"
+    assert "larger than 65536 bytes" in (exception.findtext("text") or "")
+    assert proxy.provider.calls == []
+
+
+async def test_chunked_request_within_the_limit_goes_through(proxy: Proxy) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield GOOD[:100]
+        yield GOOD[100:]
+
+    async with httpx.AsyncClient() as client:
+        response = await client.post(proxy.url, content=chunks())
+    assert response.status_code == 200
+    assert [method for method, _ in proxy.provider.calls] == ["Terminate"]
