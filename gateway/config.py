@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from adapters.nsi_soap.security import canonical_dn
 
 ENV_PREFIX = "NSGW_"
 
@@ -124,6 +126,41 @@ class Settings(BaseSettings):
     soap_provider_nsa: str = Field(
         "", description="our NSA id, named in the faults the proxy raises itself"
     )
+
+    @field_validator("soap_provider_path")
+    @classmethod
+    def _soap_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+    @field_validator("soap_allowed_dns")
+    @classmethod
+    def _soap_dns(cls, value: list[str]) -> list[str]:
+        for dn in value:
+            canonical_dn(dn)  # raises a ValueError naming the DN
+        return value
+
+    @field_validator("soap_dn_nsa_bindings")
+    @classmethod
+    def _soap_bindings(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dn in value:
+            canonical_dn(dn)
+        return value
+
+    @field_validator("soap_tls_key", "soap_callback_client_key", "soap_tls_ca")
+    @classmethod
+    def _soap_pairs(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        partner = {
+            "soap_tls_key": "soap_tls_cert",
+            "soap_callback_client_key": "soap_callback_client_cert",
+            "soap_tls_ca": "soap_tls_cert",
+        }[str(info.field_name)]
+        if (value is None) != (info.data.get(partner) is None) and not (
+            info.field_name == "soap_tls_ca" and value is None
+        ):
+            raise ValueError(f"needs {partner} (both or neither)")
+        return value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

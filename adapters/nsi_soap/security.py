@@ -77,6 +77,8 @@ def canonical_dn(text: str) -> CanonicalDn:
     """The comparable form of an RFC 4514 DN string."""
     try:
         name = x509.Name.from_rfc4514_string(_tidy(text))
+    except InvalidDnError:
+        raise
     except ValueError as exc:
         raise InvalidDnError(f"'{text}' is not an RFC 4514 distinguished name: {exc}") from None
     if not name.rdns:

@@ -151,3 +151,26 @@ async def test_the_gateway_process_serves_the_proxy(tmp_path: Path) -> None:
     # the connectionTrace the request carried is back on its callback
     assert b"ConnectionTrace" in sink.received[0][1]
     assert 'nsgw_nsi_soap_callbacks{state="pending"} 0' in metrics
+
+
+async def test_queued_callbacks_survive_a_restart(sqlite: Database, tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    sink = SoapSink()
+    async with serve_app(sink.app()) as base:
+        before = NsiSoapProxy(settings, sqlite, Outbox(sqlite))
+        for number in range(3):
+            message = confirmed("conn-r", f"{base}/requester")
+            message.header.correlation_id = f"urn:uuid:00000000-0000-4000-8000-00000000000{number}"
+            await before.requester.ReserveCommitConfirmed(message, None)
+        await before.stop()  # the process stops before delivering anything
+        assert sink.received == []
+        outbox = Outbox(sqlite, poll_interval=0.05)
+        after = NsiSoapProxy(settings, sqlite, outbox)
+        await outbox.start()
+        await sink.wait_for(3)
+        await outbox.stop()
+        await after.stop()
+    correlations = [
+        etree.fromstring(body).findtext(".//correlationId") for _, body in sink.received
+    ]
+    assert correlations == [f"urn:uuid:00000000-0000-4000-8000-00000000000{n}" for n in range(3)]
