@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from lxml import etree
 
-from adapters.nsi_soap.faults import NsiError, missing_parameter, payload_error
+from adapters.nsi_soap.faults import missing_parameter, payload_error
 from adapters.nsi_soap.namespaces import XSI, qname
 
 Element = etree._Element
@@ -138,6 +138,3 @@ def sub_nil(parent: Element, namespace: str | None, name: str) -> Element:
 
 def xml_bool(value: bool) -> str:
     return "true" if value else "false"
-
-
-__all__ = ["Element", "NsiError"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from adapters.nsi_soap.elements import Element, local_name, namespace_of
-from adapters.nsi_soap.faults import NsiError, missing_parameter, payload_error
+from adapters.nsi_soap.faults import missing_parameter, payload_error
 from adapters.nsi_soap.namespaces import CONNECTION_TYPES, HEADERS, NSMAP, SOAP_ENV, qname
 
 
@@ -61,6 +61,3 @@ def build_envelope(header: Element | None, body: Element) -> bytes:
         etree.SubElement(envelope, qname(SOAP_ENV, "Header")).append(header)
     etree.SubElement(envelope, qname(SOAP_ENV, "Body")).append(body)
     return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
-
-
-__all__ = ["Message", "NsiError", "build_envelope", "open_envelope"]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from adapters.nsi_soap.namespaces import CONNECTION_TYPES, FRAMEWORK_TYPES, NSMAP, SOAP_ENV, qname
+from adapters.nsi_soap.namespaces import CONNECTION_TYPES, NSMAP, SOAP_ENV, qname
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
 
 ERROR_NAMES: dict[str, str] = {
@@ -199,6 +199,3 @@ def build_fault(
     else:
         add_service_exception(detail, exception, CONNECTION_TYPES)
     return bytes(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
-
-
-__all__ = ["FRAMEWORK_TYPES", "NsiError", "build_fault"]

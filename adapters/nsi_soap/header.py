@@ -22,7 +22,6 @@ from adapters.nsi_soap.elements import (
     local_name,
     namespace_of,
     parse_int,
-    required,
     required_text,
     sub,
     text,
@@ -148,6 +147,3 @@ def build_header(
     for extension in [*(extras.extensions if extras else []), *extensions]:
         element.extend(parse_fragment(extension))
     return element
-
-
-__all__ = ["HeaderExtras", "build_header", "read_header", "required"]

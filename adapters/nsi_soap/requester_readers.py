@@ -28,7 +28,7 @@ from adapters.nsi_soap.elements import (
 from adapters.nsi_soap.envelope import open_envelope
 from adapters.nsi_soap.faults import payload_error, read_service_exception, read_type_value_pairs
 from adapters.nsi_soap.header import HeaderExtras, read_header
-from adapters.nsi_soap.namespaces import CONNECTION_TYPES, qname
+from adapters.nsi_soap.namespaces import CONNECTION_TYPES
 from adapters.nsi_soap.requester_bodies import (
     EVENT_TYPES,
     LIFECYCLE_STATES,
@@ -246,6 +246,3 @@ def read_requester_message(
     request = reader(message.body)
     request.header.CopyFrom(header)
     return operation, request, extras
-
-
-__all__ = ["qname", "read_requester_message"]

@@ -19,7 +19,7 @@ from aiohttp import web
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from adapters.nsi_soap.faults import NsiError, unauthorized
+from adapters.nsi_soap.faults import unauthorized
 
 CanonicalDn = tuple[tuple[tuple[str, str], ...], ...]
 
@@ -175,6 +175,3 @@ class PeerPolicy:
             return
         if requester_nsa not in allowed:
             raise unauthorized(f"requesterNSA '{requester_nsa}' is not bound to this certificate")
-
-
-__all__ = ["NsiError", "PeerPolicy", "canonical_dn", "server_ssl_context"]
