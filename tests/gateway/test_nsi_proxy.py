@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from gateway.process import Gateway
 from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 from nsgw_proto.nsi import connection_requester_pb2_grpc as requester_grpc
 from tests.adapters.nsi_soap import samples
+from tests.adapters.nsi_soap.certificates import TestCa, subject
 from tests.adapters.nsi_soap.provider_double import RecordingProvider, serve_provider
 from tests.adapters.nsi_soap.requests import provider_requests
 from tests.adapters.nsi_soap.servers import SoapSink, serve_app
@@ -174,3 +176,40 @@ async def test_queued_callbacks_survive_a_restart(sqlite: Database, tmp_path: Pa
         etree.fromstring(body).findtext(".//correlationId") for _, body in sink.received
     ]
     assert correlations == [f"urn:uuid:00000000-0000-4000-8000-00000000000{n}" for n in range(3)]
+
+
+async def test_the_process_serves_mutual_tls(tmp_path: Path) -> None:
+    """soap_tls_* settings make the process's HTTP server HTTPS with client certificates."""
+    ca = TestCa(tmp_path)
+    server = ca.issue("server", "localhost", server=True)
+    peer = ca.issue("peer", "requester-a")
+    provider = RecordingProvider()
+    async with serve_provider(provider) as target:
+        settings = Settings(
+            state_dir=tmp_path,
+            grpc_port=0,
+            http_port=0,
+            soap_provider_target=target,
+            soap_tls_cert=server.cert,
+            soap_tls_key=server.key,
+            soap_tls_ca=ca.path,
+            soap_allowed_dns=[subject("requester-a")],
+        )
+        gateway = Gateway(settings, build_components(settings))
+        await gateway.start()
+        try:
+            url = f"https://127.0.0.1:{gateway.http.port}/nsi/v2/provider"
+            data = build_provider_request("terminate", provider_requests()["terminate"])
+            with_cert = ssl.create_default_context(cafile=str(ca.path))
+            with_cert.load_cert_chain(peer.cert, peer.key)
+            async with httpx.AsyncClient(verify=with_cert) as client:
+                allowed = await client.post(url, content=data)
+            no_cert = ssl.create_default_context(cafile=str(ca.path))
+            async with httpx.AsyncClient(verify=no_cert) as client:
+                refused = await client.post(url, content=data)
+        finally:
+            await gateway.stop()
+    assert allowed.status_code == 200
+    assert refused.status_code == 500
+    assert b"<errorId>00302</errorId>" in refused.content
+    assert [method for method, _ in provider.calls] == ["Terminate"]

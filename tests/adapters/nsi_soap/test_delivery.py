@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import pytest
 from aiohttp import web
 
 from adapters.nsi_soap.delivery import RefusedError, RetryLaterError, create_sender
+from adapters.nsi_soap.security import client_ssl_context
+from tests.adapters.nsi_soap.certificates import TestCa
 from tests.adapters.nsi_soap.servers import ACK, serve_app
 
 FAULT = (
@@ -63,3 +68,25 @@ async def test_reply_to_that_is_not_http_is_refused() -> None:
     with pytest.raises(RefusedError, match="not an http"):
         await sender.send("file:///etc/passwd", b"<x/>", {})
     await sender.aclose()
+
+
+async def test_callback_over_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    ca = TestCa(tmp_path)
+    server = ca.issue("server", "localhost", server=True)
+    client = ca.issue("client", "our-proxy")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(server.cert, server.key)
+    context.load_verify_locations(cafile=str(ca.path))
+    context.verify_mode = ssl.CERT_REQUIRED  # the requester insists on a client certificate
+    seen: list[dict[str, str]] = []
+    async with serve_app(app_answering(200, ACK, seen), context) as base:
+        with_cert = create_sender(
+            timeout=5, verify=client_ssl_context(ca.path, client.cert, client.key)
+        )
+        await with_cert.send(f"{base}/requester", b"<x/>", {})
+        await with_cert.aclose()
+        without = create_sender(timeout=5, verify=client_ssl_context(ca.path))
+        with pytest.raises(RetryLaterError):
+            await without.send(f"{base}/requester", b"<x/>", {})
+        await without.aclose()
+    assert len(seen) == 1
