@@ -165,7 +165,12 @@ class ProviderEndpoint:
             raise _Refusal(error, header, sync) from None
         self._memory.remember(header.correlation_id, header.reply_to, extras)
         reply = await self._call(operation, grpc_request, header, sync)
-        return self._reply(operation, header, extras, reply, sync)
+        try:
+            return self._reply(operation, header, extras, reply, sync)
+        except (ValueError, NsiError) as exc:  # the provider's answer cannot be expressed
+            detail = exc.detail if isinstance(exc, NsiError) else str(exc)
+            refusal = internal_error(f"the provider's reply cannot be sent: {detail}")
+            raise _Refusal(refusal, header, sync) from None
 
     def _authorise_nsa(self, peer: CanonicalDn | None, header: common_pb2.Header) -> None:
         self._policy.authorise_nsa(peer, header.requester_nsa)

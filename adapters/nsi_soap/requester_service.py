@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import grpc
 
 from adapters.nsi_soap.delivery import SOAP_ACTION_ATTRIBUTE
-from adapters.nsi_soap.faults import NsiError, missing_parameter
+from adapters.nsi_soap.faults import NsiError, missing_parameter, payload_error
 from adapters.nsi_soap.header import HeaderExtras
 from adapters.nsi_soap.namespaces import soap_action
 from adapters.nsi_soap.requester_messages import build_callback, connection_of
@@ -81,7 +81,12 @@ class RequesterService(requester_grpc.ConnectionRequesterServicer):
         try:
             if not destination:
                 raise missing_parameter("header/reply_to")
-            payload = build_callback(operation, request, remembered.extras if remembered else None)
+            try:
+                payload = build_callback(
+                    operation, request, remembered.extras if remembered else None
+                )
+            except ValueError as exc:  # text XML cannot carry (control characters)
+                raise payload_error(operation, str(exc)) from None
         except NsiError as error:
             ack.service_exception.CopyFrom(error.to_proto(self._nsa_id or header.provider_nsa))
             return ack

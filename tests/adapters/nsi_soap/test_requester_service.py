@@ -140,3 +140,12 @@ async def test_callbacks_keep_no_reply_to_in_their_header(rig: Rig) -> None:
     root = etree.fromstring(rig.sink.received[0][1])
     assert root.find(".//replyTo") is None
     assert root.findtext(".//protocolVersion") == "application/vnd.ogf.nsi.cs.v2.requester+soap"
+
+
+async def test_text_xml_cannot_carry_is_refused_in_the_ack(rig: Rig) -> None:
+    message = samples.reserve_confirmed()
+    message.header.reply_to = rig.reply_to
+    message.description = "bell \x07"
+    ack = await rig.stub.ReserveConfirmed(message)
+    assert ack.service_exception.error_id == "00100"
+    assert rig.queue.sent == []
