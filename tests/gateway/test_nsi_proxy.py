@@ -22,6 +22,7 @@ from gateway.db import Database
 from gateway.nsi_proxy import NsiSoapProxy
 from gateway.outbox import Outbox
 from gateway.process import Gateway
+from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
 from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 from nsgw_proto.nsi import connection_requester_pb2_grpc as requester_grpc
 from tests.adapters.nsi_soap import samples
@@ -213,3 +214,34 @@ async def test_the_process_serves_mutual_tls(tmp_path: Path) -> None:
     assert refused.status_code == 500
     assert b"<errorId>00302</errorId>" in refused.content
     assert [method for method, _ in provider.calls] == ["Terminate"]
+
+
+async def test_tls_to_the_connection_provider(tmp_path: Path) -> None:
+    ca = TestCa(tmp_path)
+    issued = ca.issue("provider", "localhost", server=True)
+    provider = RecordingProvider()
+    server = grpc.aio.server()
+    provider_grpc.add_ConnectionProviderServicer_to_server(provider, server)
+    credentials = grpc.ssl_server_credentials([(issued.key.read_bytes(), issued.cert.read_bytes())])
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    await server.start()
+    settings = Settings(
+        state_dir=tmp_path,
+        grpc_port=0,
+        http_port=0,
+        soap_provider_target=f"localhost:{port}",
+        soap_provider_tls_ca=ca.path,
+    )
+    gateway = Gateway(settings, build_components(settings))
+    await gateway.start()
+    try:
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                f"http://127.0.0.1:{gateway.http.port}/nsi/v2/provider",
+                content=build_provider_request("release", provider_requests()["release"]),
+            )
+    finally:
+        await gateway.stop()
+        await server.stop(None)
+    assert response.status_code == 200
+    assert [method for method, _ in provider.calls] == ["Release"]
