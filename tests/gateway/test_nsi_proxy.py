@@ -10,6 +10,7 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+from aiohttp import web
 from lxml import etree
 
 from adapters.nsi_soap.header import HeaderExtras
@@ -245,3 +246,28 @@ async def test_tls_to_the_connection_provider(tmp_path: Path) -> None:
         await server.stop(None)
     assert response.status_code == 200
     assert [method for method, _ in provider.calls] == ["Release"]
+
+
+async def test_undeliverable_after_the_configured_time_shows_in_metrics(
+    sqlite: Database, tmp_path: Path
+) -> None:
+    settings = Settings(state_dir=tmp_path, soap_callback_give_up_after=0.3)
+    outbox = Outbox(sqlite, base_delay=0.05, max_delay=0.1, poll_interval=0.05)
+    proxy = NsiSoapProxy(settings, sqlite, outbox)
+    message = confirmed("conn-lost", f"http://127.0.0.1:{free_port()}/requester")
+    ack = await proxy.requester.ProvisionConfirmed(message, None)
+    assert not ack.HasField("service_exception")
+    for _ in range(100):
+        await outbox.run_once()
+        if not await outbox.pending():
+            break
+        await asyncio.sleep(0.05)
+    assert await proxy.callback_counts() == {"expired": 1}
+    assert proxy.given_up == 1
+    app = web.Application()
+    proxy.add_to_http(app)
+    async with serve_app(app) as base, httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{base}/metrics/nsi-soap")).text
+    await proxy.stop()
+    assert 'nsgw_nsi_soap_callbacks{state="expired"} 1' in metrics
+    assert "nsgw_nsi_soap_callbacks_undeliverable 1" in metrics
