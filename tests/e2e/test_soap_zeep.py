@@ -149,9 +149,33 @@ async def stack(
     assert inbox.invalid == []
 
 
-@pytest.fixture(scope="module")
-def wsdl_client() -> zeep.Client:
-    return zeep.Client(str(schema_directory() / "ogf_nsi_connection_provider_v2_0.wsdl"))  # type: ignore[no-untyped-call]
+class ValidateOnTheWire(zeep.Plugin):
+    """Checks every request zeep sends and every reply it receives against the XSDs."""
+
+    def __init__(self, schemas: NsiSchemas) -> None:
+        self.schemas = schemas
+        self.checked = 0
+
+    def egress(self, envelope: Any, http_headers: Any, operation: Any, binding_options: Any) -> Any:
+        self.schemas.check(etree.tostring(envelope))
+        self.checked += 1
+        return envelope, http_headers
+
+    def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> Any:
+        self.schemas.check(etree.tostring(envelope))
+        self.checked += 1
+        return envelope, http_headers
+
+
+@pytest.fixture
+def wire(nsi_schemas: NsiSchemas) -> ValidateOnTheWire:
+    return ValidateOnTheWire(nsi_schemas)
+
+
+@pytest.fixture
+def wsdl_client(wire: ValidateOnTheWire) -> zeep.Client:
+    wsdl = schema_directory() / "ogf_nsi_connection_provider_v2_0.wsdl"
+    return zeep.Client(str(wsdl), plugins=[wire])  # type: ignore[no-untyped-call]
 
 
 class Requester:
@@ -204,7 +228,9 @@ def body(callback: Callback) -> etree._Element:
     return found[0]
 
 
-async def test_full_lifecycle_and_queries(stack: Stack, wsdl_client: zeep.Client) -> None:
+async def test_full_lifecycle_and_queries(
+    stack: Stack, wsdl_client: zeep.Client, wire: ValidateOnTheWire
+) -> None:
     requester = Requester(wsdl_client, stack)
     inbox = stack.inbox
 
@@ -295,6 +321,7 @@ async def test_full_lifecycle_and_queries(stack: Stack, wsdl_client: zeep.Client
     assert body(change).findtext("dataPlaneStatus/active") == "false"
     correlation, _ = await requester.call("terminate", connectionId=connection_id)
     await inbox.wait(correlation, "terminateConfirmed")
+    assert wire.checked == 2 * 14  # every request and every reply of the 14 calls above
 
 
 async def test_abort_and_refusals(stack: Stack, wsdl_client: zeep.Client) -> None:
