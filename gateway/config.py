@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from adapters.nsi_soap.security import canonical_dn
 
 ENV_PREFIX = "NSGW_"
 
@@ -63,6 +65,102 @@ class Settings(BaseSettings):
     outbox_max_retry_delay: float = Field(
         60.0, gt=0, description="longest wait between two delivery attempts of a callback"
     )
+
+    # --- NSI SOAP proxy (NSI CS v2 over SOAP for peer domains, gRPC inside) ---
+    soap_provider_path: str = Field(
+        "/nsi/v2/provider", description="HTTP path of the NSI provider SOAP endpoint"
+    )
+    soap_provider_target: str = Field(
+        "",
+        description="gRPC host:port of the ConnectionProvider the proxy calls; empty: this process",
+    )
+    soap_provider_tls_ca: Path | None = Field(
+        None, description="CA file to verify the ConnectionProvider's TLS certificate; unset: plain"
+    )
+    soap_grpc_deadline: float = Field(
+        10.0, gt=0, description="seconds the proxy waits for the ConnectionProvider to answer"
+    )
+    soap_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="largest SOAP request accepted, in bytes"
+    )
+    soap_max_depth: int = Field(
+        64, ge=8, description="deepest element nesting accepted in a SOAP request"
+    )
+    soap_tls_cert: Path | None = Field(
+        None, description="server certificate (PEM); with soap_tls_key: HTTPS on the HTTP server"
+    )
+    soap_tls_key: Path | None = Field(None, description="server private key file (PEM)")
+    soap_tls_key_password: SecretStr = Field(
+        SecretStr(""), description="password of soap_tls_key, if it is encrypted"
+    )
+    soap_tls_ca: Path | None = Field(
+        None, description="CA file of accepted client certificates (mutual TLS)"
+    )
+    soap_allowed_dns: list[str] = Field(
+        default_factory=list,
+        description="subject DNs (RFC 4514) allowed to call the provider endpoint; empty: any",
+    )
+    soap_dn_header: str = Field(
+        "",
+        description="header carrying the client DN, set by a trusted TLS ingress; empty: off",
+    )
+    soap_dn_nsa_bindings: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="subject DN -> requesterNSA ids that DN may claim (unbound DNs: any)",
+    )
+    soap_callback_client_cert: Path | None = Field(
+        None, description="client certificate (PEM) presented on outbound SOAP callbacks"
+    )
+    soap_callback_client_key: Path | None = Field(
+        None, description="private key of soap_callback_client_cert"
+    )
+    soap_callback_ca: Path | None = Field(
+        None, description="CA file to verify requesters' HTTPS endpoints; unset: system CAs"
+    )
+    soap_callback_timeout: float = Field(
+        30.0, gt=0, description="seconds one SOAP callback delivery attempt may take"
+    )
+    soap_callback_give_up_after: float = Field(
+        3600.0, gt=0, description="seconds after which an undeliverable SOAP callback is given up"
+    )
+    soap_provider_nsa: str = Field(
+        "", description="our NSA id, named in the faults the proxy raises itself"
+    )
+
+    @field_validator("soap_provider_path")
+    @classmethod
+    def _soap_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+    @field_validator("soap_allowed_dns")
+    @classmethod
+    def _soap_dns(cls, value: list[str]) -> list[str]:
+        for dn in value:
+            canonical_dn(dn)  # raises a ValueError naming the DN
+        return value
+
+    @field_validator("soap_dn_nsa_bindings")
+    @classmethod
+    def _soap_bindings(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for dn in value:
+            canonical_dn(dn)
+        return value
+
+    @field_validator("soap_tls_key", "soap_callback_client_key", "soap_tls_ca")
+    @classmethod
+    def _soap_pairs(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        partner = {
+            "soap_tls_key": "soap_tls_cert",
+            "soap_callback_client_key": "soap_callback_client_cert",
+            "soap_tls_ca": "soap_tls_cert",
+        }[str(info.field_name)]
+        if (value is None) != (info.data.get(partner) is None) and not (
+            info.field_name == "soap_tls_ca" and value is None
+        ):
+            raise ValueError(f"needs {partner} (both or neither)")
+        return value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

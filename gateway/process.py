@@ -17,6 +17,7 @@ from gateway.config import Settings
 from gateway.grpc_server import GrpcServer
 from gateway.http_server import HttpServer, create_app
 from gateway.logs import get_logger
+from gateway.nsi_proxy import http_ssl_context
 
 log = get_logger(__name__)
 
@@ -29,7 +30,11 @@ class Gateway:
         for component in self.components:
             component.add_to_http(self.app)
         self.http = HttpServer(
-            self.app, settings.http_host, settings.http_port, shutdown_grace=settings.shutdown_grace
+            self.app,
+            settings.http_host,
+            settings.http_port,
+            shutdown_grace=settings.shutdown_grace,
+            ssl_context=http_ssl_context(settings),  # HTTPS (mutual TLS) for the SOAP endpoint
         )
         self.grpc: GrpcServer | None = None
         self._stopping = asyncio.Event()
@@ -44,6 +49,10 @@ class Gateway:
         try:
             grpc_port = await self.grpc.start()
             http_port = await self.http.start()
+            for component in self.components:
+                bound = getattr(component, "on_grpc_bound", None)
+                if bound is not None:  # components calling services of this process
+                    bound(grpc_port)
             for component in self.components:
                 await component.start()
                 self._started.append(component)

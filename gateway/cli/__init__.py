@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.config_cmd import app as config_app
+from gateway.cli.nsi_soap_cmd import app as nsi_soap_app
 from gateway.cli.serve import serve
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.add_typer(config_app, name="config")
+app.add_typer(nsi_soap_app, name="nsi-soap")
 
 
 def main() -> None:
