@@ -246,13 +246,13 @@ def load_settings(
 
 
 def masked_items(settings: Settings) -> list[tuple[str, Any]]:
-    """(name, value) for every setting, secrets shown as ``********``, paths as text."""
+    """(name, value) for every setting in JSON-compatible form, secrets shown as ``********``."""
+    data = settings.model_dump(mode="json")
     items: list[tuple[str, Any]] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name)
         if isinstance(value, SecretStr):
-            value = "********" if value.get_secret_value() else ""
-        elif isinstance(value, Path):
-            value = str(value)
-        items.append((name, value))
+            items.append((name, "********" if value.get_secret_value() else ""))
+        else:
+            items.append((name, data[name]))
     return items

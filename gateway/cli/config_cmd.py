@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+import tomli_w
 import typer
 
 from gateway.cli.common import ConfigOption, settings_or_exit
@@ -14,7 +13,10 @@ app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 
 @app.command("show")
 def show(config: ConfigOption = None) -> None:
-    """Print the effective settings (defaults, config file, NSGW_* variables), secrets masked."""
+    """Print the effective settings as TOML (usable as a config file), secrets masked."""
     settings = settings_or_exit(config)
-    for name, value in masked_items(settings):
-        typer.echo(f"{name} = {json.dumps(value)}")
+    items = masked_items(settings)
+    for name, value in items:
+        if value is None:
+            typer.echo(f"# {name} is not set")
+    typer.echo(tomli_w.dumps({name: value for name, value in items if value is not None}))
