@@ -284,7 +284,14 @@ def _data(path: str) -> str:
 def _write_result(reply: Reply, params: CommitParams | None) -> WriteResult:
     body = reply.json()
     if params is not None and params.is_dry_run:
-        return WriteResult(status=reply.status, dry_run=parse_dry_run(body or {}))
+        if reply.status != 200 or body is None:
+            raise InvalidResponse(
+                f"{reply.context}: asked for a dry-run but NSO answered HTTP {reply.status} "
+                "without a dry-run result, so the change was probably committed; check that "
+                "nso_version matches the server (it selects the commit-parameter encoding)",
+                status=reply.status,
+            )
+        return WriteResult(status=reply.status, dry_run=parse_dry_run(body))
     info = parse_commit_result(body)
     return WriteResult(
         status=reply.status,

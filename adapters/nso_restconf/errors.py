@@ -139,6 +139,14 @@ def parse_error_details(body: Any) -> tuple[ErrorDetail, ...]:
     """The error entries of either RESTCONF error format; empty when there are none."""
     if not isinstance(body, dict):
         return ()
+    patch_status = body.get("ietf-yang-patch:yang-patch-status")
+    if isinstance(patch_status, dict):  # YANG Patch: errors per edit, and maybe global ones
+        found = parse_error_details(patch_status)
+        edits = (patch_status.get("edit-status") or {}).get("edit", [])
+        for edit in edits if isinstance(edits, list) else []:
+            if isinstance(edit, dict):
+                found += parse_error_details(edit)
+        return found
     container = body.get("ietf-restconf:errors", body.get("errors"))
     if not isinstance(container, dict):
         return ()
@@ -160,6 +168,10 @@ def parse_error_details(body: Any) -> tuple[ErrorDetail, ...]:
 
 
 def _class_for(status: int, tag: str, message: str) -> type[NsoRequestError]:  # noqa: PLR0911
+    if tag == "data-exists":
+        return AlreadyExists
+    if tag == "in-use":
+        return InUse
     if status == 400:
         return BadRequest
     if status == 401:

@@ -105,7 +105,13 @@ async def host_meta(request: web.Request) -> web.Response:
 
 
 def _segments(request: web.Request) -> list[Segment]:
-    return t.parse_path(request.match_info.get("path", ""))
+    # The raw path: keys may hold percent-encoded "/" and "," that must not split.
+    raw = request.rel_url.raw_path
+    for prefix in ("/restconf/data", "/restconf/operations"):
+        if raw.startswith(prefix):
+            raw = raw[len(prefix) :]
+            break
+    return t.parse_path(raw)
 
 
 async def _body(request: web.Request, allowed: str = YANG_JSON) -> Any:
