@@ -29,7 +29,7 @@ async def nso(sim: SimulatorServer) -> AsyncIterator[NsoClient]:
         yield client
 
 
-L2VLAN_C2 = {
+L2VLAN_C2: dict[str, Any] = {
     "l2vlan:l2vlan": [
         {
             "name": "c2",

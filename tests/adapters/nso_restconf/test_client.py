@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
+import httpx
 import pytest
 
 from adapters.nso_restconf import (
@@ -11,17 +13,18 @@ from adapters.nso_restconf import (
     BadRequest,
     CommitParams,
     CommitQueueMode,
+    CommitQueueTimeout,
     DeviceOutOfSync,
     DryRunFormat,
     InvalidResponse,
     NotFound,
     NsoClient,
+    NsoConfig,
     PatchEdit,
     PreconditionFailed,
     QueueItemStatus,
     SyncNsoClient,
     Unauthorized,
-    NsoConfig,
     data_path,
     device_path,
 )
@@ -34,16 +37,19 @@ async def test_get_wraps_the_node_in_its_qualified_name(nso: NsoClient) -> None:
     assert list(reply.body) == ["tailf-ncs:device"]
     assert reply.value["name"] == "pe0"
     assert reply.value["platform"]["model"] == "ASR9K"
-    assert reply.etag and reply.last_modified
+    assert reply.etag
+    assert reply.last_modified
 
 
 async def test_get_query_parameters(nso: NsoClient) -> None:
     fields = await nso.get(device_path("pe0"), fields="name;platform(version)")
     assert fields.value == {"name": "pe0", "platform": {"version": "7.9.2"}}
     shallow = await nso.get(device_path("pe0"), depth=1)
-    assert "config" not in shallow.value and shallow.value["address"] == "127.0.0.1"
+    assert "config" not in shallow.value
+    assert shallow.value["address"] == "127.0.0.1"
     config_only = await nso.get(device_path("pe0"), content="config")
-    assert "platform" not in config_only.value and "config" in config_only.value
+    assert "platform" not in config_only.value
+    assert "config" in config_only.value
     oper = await nso.get(device_path("pe0"), content="nonconfig")
     assert set(oper.value) == {"name", "platform"}
     trimmed = await nso.get(device_path("pe0"), with_defaults="trim")
@@ -75,7 +81,8 @@ async def test_keys_are_percent_encoded(nso: NsoClient) -> None:
 async def test_create_merge_delete_round_trip(nso: NsoClient) -> None:
     created = await nso.create("", L2VLAN_C2)
     assert created.status == 201
-    assert created.location is not None and created.location.endswith("/l2vlan:l2vlan=c2")
+    assert created.location is not None
+    assert created.location.endswith("/l2vlan:l2vlan=c2")
     with pytest.raises(AlreadyExists) as caught:
         await nso.create("", L2VLAN_C2)
     assert "object already exists" in caught.value.message
@@ -112,7 +119,8 @@ async def test_service_validation_errors_are_bad_requests_and_change_nothing(
 async def test_etag_preconditions(nso: NsoClient) -> None:
     first = await nso.get(C2_PATH.replace("c2", "demo-circuit"))
     again = await nso.get(device_path("pe0"), if_none_match=first.etag)
-    assert again.not_modified and again.body is None
+    assert again.not_modified
+    assert again.body is None
     await nso.put(C2_PATH, L2VLAN_C2, if_match=first.etag)
     with pytest.raises(PreconditionFailed) as caught:
         await nso.delete(C2_PATH, if_match=first.etag)
@@ -126,16 +134,21 @@ async def test_etag_preconditions(nso: NsoClient) -> None:
 
 @pytest.mark.parametrize("version", ["6.4", "6.7"])
 async def test_dry_run_in_every_format_changes_nothing(version: str) -> None:
-    async with run_simulator(nso_version=version) as sim, client_for(sim, nso_version=version) as nso:
+    async with (
+        run_simulator(nso_version=version) as sim,
+        client_for(sim, nso_version=version) as nso,
+    ):
         native = await nso.put(C2_PATH, L2VLAN_C2, params=CommitParams(dry_run=DryRunFormat.NATIVE))
         assert native.dry_run is not None
         assert native.dry_run.changed_devices == ["ce0", "pe0"]  # only the changed devices
         assert "vlan 200" in native.dry_run.native["pe0"]
         assert "description l2vlan c2" in native.dry_run.native["ce0"]
         cli = await nso.put(C2_PATH, L2VLAN_C2, params=CommitParams(dry_run=DryRunFormat.CLI))
-        assert cli.dry_run is not None and "+l2vlan c2 {" in cli.dry_run.cli
+        assert cli.dry_run is not None
+        assert "+l2vlan c2 {" in cli.dry_run.cli
         xml = await nso.put(C2_PATH, L2VLAN_C2, params=CommitParams(dry_run=DryRunFormat.XML))
-        assert xml.dry_run is not None and "<vlan-id>200</vlan-id>" in xml.dry_run.xml
+        assert xml.dry_run is not None
+        assert "<vlan-id>200</vlan-id>" in xml.dry_run.xml
         assert not await nso.exists(C2_PATH)
 
 
@@ -145,7 +158,8 @@ async def test_dry_run_reverse_shows_the_undo(nso: NsoClient) -> None:
     reverse = await nso.delete(
         C2_PATH, params=CommitParams(dry_run=DryRunFormat.NATIVE, dry_run_reverse=True)
     )
-    assert forward.dry_run is not None and reverse.dry_run is not None
+    assert forward.dry_run is not None
+    assert reverse.dry_run is not None
     assert "no vlan 200" in forward.dry_run.native["pe0"]
     assert "no vlan" not in reverse.dry_run.native["pe0"]
     assert " vlan 200" in reverse.dry_run.native["pe0"]
@@ -164,12 +178,16 @@ async def test_header_encoding_is_ignored_by_an_older_nso(sim: SimulatorServer) 
 async def test_rollback_id_and_label(nso: NsoClient) -> None:
     first = await nso.put(C2_PATH, L2VLAN_C2, params=CommitParams(rollback_id=True, label="t1"))
     second = await nso.delete(C2_PATH, params=CommitParams(rollback_id=True))
-    assert first.rollback_id is not None and second.rollback_id == first.rollback_id + 1
+    assert first.rollback_id is not None
+    assert second.rollback_id == first.rollback_id + 1
 
 
 @pytest.mark.parametrize("version", ["6.4", "6.7"])
 async def test_no_networking_leaves_devices_out_of_sync(version: str) -> None:
-    async with run_simulator(nso_version=version) as sim, client_for(sim, nso_version=version) as nso:
+    async with (
+        run_simulator(nso_version=version) as sim,
+        client_for(sim, nso_version=version) as nso,
+    ):
         await nso.put(C2_PATH, L2VLAN_C2, params=CommitParams(no_networking=True))
         assert (await nso.devices.check_sync("pe0")).result == "out-of-sync"
         assert (await nso.devices.check_sync("pe1")).in_sync
@@ -188,7 +206,8 @@ async def test_commit_queue_async_item_completes(nso: NsoClient) -> None:
     result = await nso.put(
         C2_PATH, L2VLAN_C2, params=CommitParams(commit_queue=CommitQueueMode.ASYNC)
     )
-    assert result.commit_queue_id is not None and result.commit_queue_status == "async"
+    assert result.commit_queue_id is not None
+    assert result.commit_queue_status == "async"
     first = await nso.queue_item(result.commit_queue_id)
     assert first.status in (QueueItemStatus.WAITING, QueueItemStatus.EXECUTING)
     assert sorted(first.devices) == ["ce0", "pe0"]
@@ -211,8 +230,6 @@ async def test_commit_queue_item_fails_when_a_device_is_unreachable(
 
 
 async def test_wait_for_queue_item_times_out(nso: NsoClient) -> None:
-    from adapters.nso_restconf import CommitQueueTimeout
-
     result = await nso.put(
         C2_PATH, L2VLAN_C2, params=CommitParams(commit_queue=CommitQueueMode.ASYNC)
     )
@@ -237,25 +254,28 @@ async def test_yang_patch_is_all_or_nothing(nso: NsoClient) -> None:
         ],
         patch_id="p1",
     )
-    assert ok.ok and ok.patch_id == "p1"
+    assert ok.ok
+    assert ok.patch_id == "p1"
     assert (await nso.get(device_path("ce1", "config", "hostname"))).value == "ce1-renamed"
     with pytest.raises(AlreadyExists):
         await nso.yang_patch(
             "",
             [
                 PatchEdit(
-                    edit_id="a", operation="create", target="/l2vlan:l2vlan=c3",
+                    edit_id="a",
+                    operation="create",
+                    target="/l2vlan:l2vlan=c3",
                     value={"l2vlan:l2vlan": [c3]},
                 ),
-                PatchEdit(edit_id="b", operation="create", target="/l2vlan:l2vlan=c2", value=L2VLAN_C2),
+                PatchEdit(
+                    edit_id="b", operation="create", target="/l2vlan:l2vlan=c2", value=L2VLAN_C2
+                ),
             ],
         )
     assert not await nso.exists("l2vlan:l2vlan=c3")
 
 
 async def test_yang_patch_failure_reports_the_edit(sim: SimulatorServer) -> None:
-    import httpx
-
     async with httpx.AsyncClient(auth=("admin", "admin")) as http:
         response = await http.patch(
             f"{sim.url}/restconf/data",
@@ -273,14 +293,16 @@ async def test_wrong_password_is_unauthorized(sim: SimulatorServer) -> None:
     async with client_for(sim, password="wrong") as nso:
         with pytest.raises(Unauthorized) as caught:
             await nso.get(device_path("pe0"))
-    assert "wrong" not in str(caught.value) and "wrong" not in repr(caught.value)
+    assert "wrong" not in str(caught.value)
+    assert "wrong" not in repr(caught.value)
 
 
 def test_secrets_stay_out_of_reprs() -> None:
     config = NsoConfig(url="http://127.0.0.1:1", password="s3cret-pw", token="tok-123")
     client = NsoClient(config)
     for text in (repr(config), str(config), repr(client), repr(client.transport)):
-        assert "s3cret-pw" not in text and "tok-123" not in text
+        assert "s3cret-pw" not in text
+        assert "tok-123" not in text
 
 
 def test_credentials_in_the_url_are_refused() -> None:
@@ -294,8 +316,6 @@ def test_data_path_requires_a_qualified_top() -> None:
 
 
 async def test_sync_facade(sim: SimulatorServer) -> None:
-    import asyncio
-
     def work() -> tuple[list[str], str, bool]:
         with SyncNsoClient(NsoConfig(url=sim.url, password="admin")) as nso:
             names = [d.name for d in nso.devices()]
@@ -303,4 +323,5 @@ async def test_sync_facade(sim: SimulatorServer) -> None:
 
     names, version, in_sync = await asyncio.to_thread(work)
     assert names == ["pe0", "pe1", "ce0", "ce1"]
-    assert "17.9.4" in version and in_sync
+    assert "17.9.4" in version
+    assert in_sync
