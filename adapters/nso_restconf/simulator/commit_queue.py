@@ -59,4 +59,6 @@ class CommitQueue:
                 item.status = "executing"
 
     def as_json(self) -> dict[str, Any]:
+        if not self.items:
+            return {}
         return {"queue-item": [item.as_json() for item in self.items.values()]}
