@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.config_cmd import app as config_app
+from gateway.cli.nso import app as nso_app
+from gateway.cli.nso_sim import nso_sim
 from gateway.cli.serve import serve
 
 app = typer.Typer(
@@ -16,6 +18,8 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.add_typer(config_app, name="config")
+app.add_typer(nso_app, name="nso")
+app.command("nso-sim")(nso_sim)
 
 
 def main() -> None:

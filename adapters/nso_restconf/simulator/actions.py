@@ -123,6 +123,8 @@ def device_action(  # noqa: PLR0911, PLR0912 - one branch per action
             }
         }
     if not reachable:
+        if verb in ("sync-from", "sync-to") and _dry_format(input) is None:
+            return {NCS_OUTPUT: {"result": False, "info": _refused(name)}}
         raise TreeError(500, "operation-failed", _refused(name))
     if verb == "compare-config":
         diff = config_diff(nso_copy, device.actual)
