@@ -210,12 +210,9 @@ class Transport:
                 ) from None
             finally:
                 self.in_flight -= 1
-        log.debug(
-            "%s -> %s in %.1f ms",
-            context,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            log.debug("%s -> %s in %.1f ms", context, response.status_code, elapsed)
         status = response.status_code
         if status < 300 or status in ok:
             return Reply(status, response.headers, response.content, context)

@@ -26,6 +26,9 @@ def nso_sim(
     user: Annotated[str, typer.Option(help="user accepted by Basic auth")] = "admin",
     password: Annotated[str, typer.Option(help="its password")] = "admin",  # noqa: S107
     latency_ms: Annotated[float, typer.Option(help="added to every request")] = 0.0,
+    device_latency_ms: Annotated[
+        float, typer.Option(help="added to device actions (the device round trip)")
+    ] = 0.0,
     error_rate: Annotated[float, typer.Option(help="share of requests answered 500")] = 0.0,
     unreachable: Annotated[
         list[str] | None, typer.Option(help="device that does not answer (repeatable)")
@@ -36,7 +39,12 @@ def nso_sim(
 ) -> None:
     """Run an NSO RESTCONF simulator (demo devices unless --data is given)."""
     try:
-        faults = Faults(latency_ms=latency_ms, error_rate=error_rate, unreachable=unreachable or [])
+        faults = Faults(
+            latency_ms=latency_ms,
+            device_latency_ms=device_latency_ms,
+            error_rate=error_rate,
+            unreachable=unreachable or [],
+        )
         state = build_state(
             data or DEMO_DATA,
             nso_version=nso_version,

@@ -345,6 +345,9 @@ async def _maybe_action(
         return None
     if set(request.query) - {"unhide"}:
         raise TreeError(400, "invalid-value", "query parameters are not allowed on an action")
+    device_latency = state.faults.faults.device_latency_ms
+    if device_latency and segments[0].name == DEVICES:
+        await asyncio.sleep(device_latency / 1000)  # the round trip to the device
     input_: dict[str, Any] = {}
     if request.can_read_body:
         raw = await request.read()

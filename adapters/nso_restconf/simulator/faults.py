@@ -15,6 +15,9 @@ class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     latency_ms: float = Field(0.0, ge=0, description="added to every RESTCONF request")
+    device_latency_ms: float = Field(
+        0.0, ge=0, description="added to device actions (NSO talking to the device)"
+    )
     error_rate: float = Field(0.0, ge=0, le=1, description="share of requests answered 500")
     unreachable: list[str] = Field(default_factory=list, description="devices that do not answer")
     busy: int = Field(0, ge=0, description="the next N requests get 503")
