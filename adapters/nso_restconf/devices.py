@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.nso_restconf.commit import DryRunFormat
 from adapters.nso_restconf.dryrun import DryRunResult, parse_dry_run
-from adapters.nso_restconf.errors import InvalidResponse, NsoError
+from adapters.nso_restconf.errors import (
+    AccessDenied,
+    InvalidResponse,
+    NsoError,
+    NsoRequestError,
+    Unauthorized,
+)
 from adapters.nso_restconf.paths import DEVICES, data_path, device_path
 from adapters.nso_restconf.results import (
     ActionResult,
@@ -136,14 +142,17 @@ class DeviceActions:
     ) -> list[CheckSyncResult]:
         """check-sync of each device, concurrently within the client's concurrency limit.
 
-        A device whose check fails with an NSO error reads as ``error`` with the
-        message, so one bad device does not hide the others.
+        A device NSO reports an error for (missing, device failure) reads as
+        ``error`` with the message, so one bad device does not hide the others;
+        failing to reach NSO at all, or being refused by it, raises.
         """
 
         async def one(name: str) -> CheckSyncResult:
             try:
                 result = await self.check_sync(name)
-            except NsoError as exc:
+            except (Unauthorized, AccessDenied):
+                raise
+            except (NsoRequestError, InvalidResponse) as exc:
                 result = CheckSyncResult(device=name, result="error", info=exc.message)
             if on_result is not None:
                 on_result(result)

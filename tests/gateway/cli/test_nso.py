@@ -235,3 +235,12 @@ def test_nso_sim_refuses_a_bad_data_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["nso-sim", "--data", str(bad)])
     assert result.exit_code == 2
     assert "must hold a JSON object" in result.output
+
+
+def test_check_sync_of_named_devices_on_an_unreachable_nso() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = nsgw(None, "nso", "check-sync", "pe0", "ce0", url=url)
+    assert result.exit_code == 2
+    assert (
+        result.output.strip() == f"error: cannot reach NSO at {url} (is it running? check nso_url)"
+    )
