@@ -17,6 +17,7 @@ from adapters.nso_restconf.simulator import tree as t
 from adapters.nso_restconf.simulator.faults import Faults
 from adapters.nso_restconf.simulator.params import HEADER, READ_PARAMS, parse_commit_params
 from adapters.nso_restconf.simulator.query import (
+    exclude_fields,
     filter_content,
     parse_fields,
     prune_depth,
@@ -173,6 +174,8 @@ async def get_data(request: web.Request) -> web.StreamResponse:  # noqa: PLR0912
             value = with_defaults(value, query["with-defaults"], name)
         if "fields" in query:
             value = select_fields(value, parse_fields(query["fields"]))
+        if "exclude" in query:
+            value = exclude_fields(value, parse_fields(query["exclude"]))
         if "depth" in query and query["depth"] != "unbounded":
             try:
                 depth = int(query["depth"])

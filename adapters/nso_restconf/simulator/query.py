@@ -69,6 +69,22 @@ def select_fields(value: Any, fields: FieldTree) -> Any:
     return out
 
 
+def exclude_fields(value: Any, fields: FieldTree) -> Any:
+    """NSO's ``exclude``: everything but the named nodes."""
+    if isinstance(value, list):
+        return [exclude_fields(v, fields) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for name, child in value.items():
+        sub = fields.get(local_name(name))
+        if sub is None:
+            out[name] = child
+        elif sub:
+            out[name] = exclude_fields(child, sub)
+    return out
+
+
 def prune_depth(value: Any, depth: int) -> Any:
     """Keep leaves of the node; descend into containers and lists while depth lasts."""
     if isinstance(value, list):

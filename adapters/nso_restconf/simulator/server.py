@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,22 +71,30 @@ def build_state(
 class SimulatorServer:
     """The simulator on ``host:port`` (port 0: a free port, see :attr:`port` after start)."""
 
-    def __init__(self, state: SimState, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        state: SimState,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the simulator listens on loopback only, not {host}")
         self.state = state
         self.host, self.port = host, port
+        self.ssl_context = ssl_context
         self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
         self._runner = web.AppRunner(create_app(self.state), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.ssl_context)
         await site.start()
         sockets = getattr(site._server, "sockets", None) or []
         if sockets:

@@ -52,6 +52,11 @@ async def test_get_query_parameters(nso: NsoClient) -> None:
     assert "config" in config_only.value
     oper = await nso.get(device_path("pe0"), content="nonconfig")
     assert set(oper.value) == {"name", "platform"}
+    excluded = await nso.get(device_path("pe0"), exclude="config;platform/serial-number")
+    assert "config" not in excluded.value
+    assert excluded.value["platform"] == {"name": "ios-xr", "version": "7.9.2", "model": "ASR9K"}
+    with pytest.raises(ValueError, match="together"):
+        await nso.get(device_path("pe0"), fields="name", exclude="config")
     trimmed = await nso.get(device_path("pe0"), with_defaults="trim")
     assert "port" in trimmed.value  # 10022 is not the default
     assert "authgroup" not in trimmed.value  # "default" is
