@@ -103,13 +103,44 @@ def curly_lines(name: str, value: Any, indent: int = 0) -> list[str]:
     return [f"{pad}{name} {_scalar(value)};"]
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def cli_diff(old_lines: list[str], new_lines: list[str]) -> str:
-    """A ``+``/``-`` diff of two curly renderings, like NSO's dry-run cli output."""
-    out = []
-    for line in difflib.unified_diff(old_lines, new_lines, lineterm="", n=2):
-        if line.startswith(("---", "+++", "@@")):
+    """A ``+``/``-`` diff of two curly renderings, like NSO's dry-run cli output.
+
+    Changed lines are shown with the blocks that enclose them (``devices {``,
+    ``device pe0 {`` ...) and their closing braces, so each change reads in place.
+    """
+    merged: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            merged += [(" ", line) for line in old_lines[i1:i2]]
+        else:
+            merged += [("-", line) for line in old_lines[i1:i2]]
+            merged += [("+", line) for line in new_lines[j1:j2]]
+    shown: set[int] = set()
+    for index, (tag, line) in enumerate(merged):
+        if tag == " ":
             continue
-        out.append(line)
+        shown.add(index)
+        level = _indent(line)
+        for back in range(index - 1, -1, -1):
+            back_tag, back_line = merged[back]
+            if back_tag != " " or not back_line.endswith("{") or _indent(back_line) >= level:
+                continue
+            shown.add(back)
+            level = _indent(back_line)
+            for forward in range(index + 1, len(merged)):
+                fwd_tag, fwd_line = merged[forward]
+                if fwd_tag == " " and fwd_line.strip() == "}" and _indent(fwd_line) == level:
+                    shown.add(forward)
+                    break
+            if level == 0:
+                break
+    out = [merged[i][0] + merged[i][1] for i in sorted(shown)]
     return "\n".join(out) + ("\n" if out else "")
 
 
