@@ -115,8 +115,8 @@ def cli_diff(old_lines: list[str], new_lines: list[str]) -> str:
     """
     merged: list[tuple[str, str]] = []
     matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
+    for opcode, i1, i2, j1, j2 in matcher.get_opcodes():
+        if opcode == "equal":
             merged += [(" ", line) for line in old_lines[i1:i2]]
         else:
             merged += [("-", line) for line in old_lines[i1:i2]]
