@@ -26,6 +26,7 @@ from adapters.nso_restconf.results import (
     QueueItemStatus,
     WriteResult,
     parse_commit_result,
+    queue_item,
 )
 from adapters.nso_restconf.services import ServiceActions
 from adapters.nso_restconf.transport import YANG_PATCH_JSON, Query, Reply, Transport
@@ -252,10 +253,7 @@ class NsoClient:
             reply = await self.get(path)
         except NotFound:
             return QueueItem(id=item_id, status=QueueItemStatus.COMPLETED)
-        entry = reply.value
-        if not isinstance(entry, dict) or "status" not in entry:
-            raise InvalidResponse(f"unreadable commit-queue item {item_id}: {reply.body!r}")
-        return QueueItem(id=item_id, status=entry["status"], devices=list(entry.get("devices", [])))
+        return queue_item(item_id, reply.value)
 
     async def wait_for_queue_item(
         self,

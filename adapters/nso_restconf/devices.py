@@ -26,6 +26,7 @@ from adapters.nso_restconf.results import (
     PingResult,
     Platform,
     action_output,
+    check_sync_result,
 )
 
 if TYPE_CHECKING:
@@ -120,19 +121,16 @@ class DeviceActions:
 
     async def check_sync(self, device: str) -> CheckSyncResult:
         output = await self._action(device, "check-sync", safe=True)
-        return CheckSyncResult(
-            device=device, result=output.get("result", "unknown"), info=output.get("info", "")
-        )
+        return check_sync_result(device, output)
 
     async def check_sync_all(self) -> list[CheckSyncResult]:
         """``devices/check-sync``: one request, NSO checks every device."""
         body = await self._client.action(data_path(DEVICES, "check-sync"), idempotent=True)
         entries = action_output(body).get("sync-result", [])
+        if not isinstance(entries, list):
+            raise InvalidResponse(f"unreadable devices/check-sync output: {entries!r}")
         return [
-            CheckSyncResult(
-                device=e["device"], result=e.get("result", "unknown"), info=e.get("info", "")
-            )
-            for e in entries
+            check_sync_result(e.get("device") if isinstance(e, dict) else None, e) for e in entries
         ]
 
     async def check_sync_many(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from adapters.nso_restconf.dryrun import DryRunResult
 from adapters.nso_restconf.errors import InvalidResponse
@@ -137,6 +137,23 @@ class RollbackInfo(_Result):
     rollback_id: int | None = None
     commit_queue_id: int | None = None
     commit_queue_status: str | None = None
+
+
+def check_sync_result(device: Any, entry: Any) -> CheckSyncResult:
+    """A check-sync output entry; InvalidResponse for a result NSO does not define."""
+    try:
+        return CheckSyncResult(
+            device=str(device), result=entry.get("result", "unknown"), info=entry.get("info", "")
+        )
+    except (AttributeError, ValidationError):
+        raise InvalidResponse(f"unreadable check-sync result for {device}: {entry!r}") from None
+
+
+def queue_item(item_id: int, entry: Any) -> QueueItem:
+    try:
+        return QueueItem(id=item_id, status=entry["status"], devices=entry.get("devices", []))
+    except (KeyError, TypeError, AttributeError, ValidationError):
+        raise InvalidResponse(f"unreadable commit-queue item {item_id}: {entry!r}") from None
 
 
 def parse_commit_result(body: Any) -> RollbackInfo:

@@ -9,6 +9,7 @@ double from ``backoff`` with +-50% jitter so clients do not retry in step.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import random
@@ -97,17 +98,18 @@ class Transport:
     ) -> None:
         self.config = config
         headers = {"Accept": YANG_JSON}
-        auth: httpx.Auth | None = None
         if config.token is not None:
             headers["X-Auth-Token"] = config.token.get_secret_value()
         else:
-            auth = httpx.BasicAuth(config.username, config.password.get_secret_value())
+            # A fixed header rather than httpx.BasicAuth: NSO wants Basic on every
+            # request, and the header skips httpx's per-request auth flow.
+            pair = f"{config.username}:{config.password.get_secret_value()}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         verify: ssl.SSLContext | bool = True
         if config.url.startswith("https"):
             verify = build_ssl_context(config)
         self._http = httpx.AsyncClient(
             base_url=config.restconf_url,
-            auth=auth,
             headers=headers,
             verify=verify,
             timeout=httpx.Timeout(

@@ -202,3 +202,21 @@ async def test_concurrency_limit_is_respected() -> None:
     assert len(results) == 12
     assert all(r.in_sync for r in results)
     assert peak == 3
+
+
+@respx.mock
+async def test_unknown_check_sync_result_is_invalid_response() -> None:
+    respx.post(CHECK_SYNC).mock(
+        return_value=httpx.Response(200, json={"tailf-ncs:output": {"result": "sideways"}})
+    )
+    async with client() as nso:
+        with pytest.raises(InvalidResponse, match="sideways"):
+            await nso.devices.check_sync("pe0")
+
+
+@respx.mock
+async def test_action_reply_without_output_is_invalid_response() -> None:
+    respx.post(CHECK_SYNC).mock(return_value=httpx.Response(200, json={"weird": 1}))
+    async with client() as nso:
+        with pytest.raises(InvalidResponse, match="no output"):
+            await nso.devices.check_sync("pe0")
