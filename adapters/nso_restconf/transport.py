@@ -38,6 +38,7 @@ YANG_JSON = "application/yang-data+json"
 YANG_PATCH_JSON = "application/yang-patch+json"
 
 Query = dict[str, str]
+POOL_SHARD_SIZE = 5
 
 
 @dataclass(frozen=True)
@@ -108,23 +109,30 @@ class Transport:
         verify: ssl.SSLContext | bool = True
         if config.url.startswith("https"):
             verify = build_ssl_context(config)
-        self._http = httpx.AsyncClient(
-            base_url=config.restconf_url,
-            headers=headers,
-            verify=verify,
-            timeout=httpx.Timeout(
-                config.timeout,
-                connect=config.connect_timeout,
-                write=config.write_timeout,
-                pool=config.pool_timeout,
-            ),
-            limits=httpx.Limits(
-                max_connections=config.max_concurrency,
-                max_keepalive_connections=config.max_concurrency,
-            ),
-            transport=http_transport,
-            follow_redirects=False,
-        )
+        # The connections are split over several small pools: httpcore's pool
+        # bookkeeping costs grow with the square of its size, and at 20
+        # connections they outweigh the request itself.
+        sizes = [POOL_SHARD_SIZE] * (config.max_concurrency // POOL_SHARD_SIZE)
+        if config.max_concurrency % POOL_SHARD_SIZE:
+            sizes.append(config.max_concurrency % POOL_SHARD_SIZE)
+        self._pools = [
+            httpx.AsyncClient(
+                base_url=config.restconf_url,
+                headers=headers,
+                verify=verify,
+                timeout=httpx.Timeout(
+                    config.timeout,
+                    connect=config.connect_timeout,
+                    write=config.write_timeout,
+                    pool=config.pool_timeout,
+                ),
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                transport=http_transport,
+                follow_redirects=False,
+            )
+            for size in sizes
+        ]
+        self._pool_free = list(sizes)
         self._limit = asyncio.Semaphore(config.max_concurrency)
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -133,7 +141,14 @@ class Transport:
         return f"Transport(url={self.config.url!r}, user={self.config.username!r})"
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for pool in self._pools:
+            await pool.aclose()
+
+    def _take_pool(self) -> int:
+        """The pool with the most free connections (one always has one, under the limit)."""
+        index = max(range(len(self._pools)), key=self._pool_free.__getitem__)
+        self._pool_free[index] -= 1
+        return index
 
     def _delay(self, attempt: int) -> float:
         base = min(self.config.max_backoff, self.config.backoff * (2**attempt))
@@ -191,9 +206,12 @@ class Transport:
         async with self._limit:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            pool = self._take_pool()
             started = time.perf_counter()
             try:
-                response = await self._http.request(method, url, content=content, headers=headers)
+                response = await self._pools[pool].request(
+                    method, url, content=content, headers=headers
+                )
             except httpx.ConnectError as exc:
                 raise _ConnectFailed(
                     f"{context}: cannot connect to NSO at {self.config.url}: {exc}"
@@ -212,6 +230,7 @@ class Transport:
                 ) from None
             finally:
                 self.in_flight -= 1
+                self._pool_free[pool] += 1
         if log.isEnabledFor(logging.DEBUG):
             elapsed = (time.perf_counter() - started) * 1000
             log.debug("%s -> %s in %.1f ms", context, response.status_code, elapsed)
