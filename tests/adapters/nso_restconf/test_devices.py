@@ -142,3 +142,11 @@ def test_stats_module_for_ned(ned: str, module: str) -> None:
 def test_stats_module_for_a_netconf_ned_needs_configuration() -> None:
     with pytest.raises(NsoError, match="stats_modules"):
         stats_module_for_ned("juniper-junos-nc-4.14")
+
+
+async def test_a_locked_device_reads_locked(nso: NsoClient) -> None:
+    await nso.merge(
+        "tailf-ncs:devices/device=ce1/state", {"tailf-ncs:state": {"admin-state": "locked"}}
+    )
+    assert (await nso.devices.check_sync("ce1")).result is SyncStatus.LOCKED
+    assert (await nso.devices.get("ce1")).admin_state == "locked"

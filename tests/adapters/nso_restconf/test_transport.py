@@ -220,3 +220,28 @@ async def test_action_reply_without_output_is_invalid_response() -> None:
     async with client() as nso:
         with pytest.raises(InvalidResponse, match="no output"):
             await nso.devices.check_sync("pe0")
+
+
+async def test_split_pools_still_allow_the_full_limit() -> None:
+    active = 0
+    peak = 0
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        if peak == 12:
+            release.set()
+        await asyncio.wait_for(release.wait(), 5)
+        active -= 1
+        return httpx.Response(200, json=OK)
+
+    nso = NsoClient(
+        NsoConfig(url=URL, max_concurrency=12), http_transport=httpx.MockTransport(handler)
+    )
+    async with nso:
+        results = await nso.devices.check_sync_many([f"d{i}" for i in range(30)])
+    assert len(results) == 30
+    assert all(r.in_sync for r in results)
+    assert peak == 12
