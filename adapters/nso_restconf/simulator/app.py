@@ -401,9 +401,9 @@ def _find_action(state: SimState, segments: list[Segment]) -> ActionRun | None: 
         model is not None
         and len(segments) == 2
         and top.keys
-        and segments[1].name in actions.SERVICE_ACTIONS
+        and segments[1].local in actions.SERVICE_ACTIONS
     ):
-        key, verb = top.keys[0], segments[1].name
+        key, verb = top.keys[0], segments[1].local
         return lambda input_: actions.service_action(state, model, key, verb, input_)
     return None
 
