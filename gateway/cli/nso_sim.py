@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from adapters.nso_restconf.simulator import DEMO_DATA, Faults, SimulatorServer, build_state
 from gateway.cli.common import fail
@@ -33,6 +34,10 @@ def nso_sim(
     unreachable: Annotated[
         list[str] | None, typer.Option(help="device that does not answer (repeatable)")
     ] = None,
+    busy: Annotated[int, typer.Option(help="answer the first N requests 503 (NSO busy)")] = 0,
+    in_use: Annotated[
+        int, typer.Option(help="answer the first N writes or actions 409 in-use")
+    ] = 0,
     queue_delay: Annotated[
         float, typer.Option(help="seconds a commit-queue item takes to complete")
     ] = 2.0,
@@ -44,6 +49,8 @@ def nso_sim(
             device_latency_ms=device_latency_ms,
             error_rate=error_rate,
             unreachable=unreachable or [],
+            busy=busy,
+            in_use=in_use,
         )
         state = build_state(
             data or DEMO_DATA,
@@ -53,6 +60,8 @@ def nso_sim(
             queue_delay=queue_delay,
         )
         server = SimulatorServer(state, host, port)
+    except ValidationError as exc:
+        fail(f"invalid fault setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
     except ValueError as exc:
         fail(str(exc).splitlines()[0])
 

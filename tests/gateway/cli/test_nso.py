@@ -244,3 +244,9 @@ def test_check_sync_of_named_devices_on_an_unreachable_nso() -> None:
     assert (
         result.output.strip() == f"error: cannot reach NSO at {url} (is it running? check nso_url)"
     )
+
+
+def test_nso_sim_refuses_bad_fault_settings() -> None:
+    result = runner.invoke(app, ["nso-sim", "--error-rate", "2"])
+    assert result.exit_code == 2
+    assert "invalid fault setting: error_rate" in result.output
