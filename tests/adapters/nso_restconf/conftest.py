@@ -13,7 +13,7 @@ from adapters.nso_restconf.simulator import SimulatorServer, run_simulator
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimulatorServer]:
-    async with run_simulator(queue_delay=0.3) as server:
+    async with run_simulator(queue_delay=1.0) as server:  # long enough to see it queued
         yield server
 
 

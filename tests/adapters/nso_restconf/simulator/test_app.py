@@ -37,7 +37,7 @@ async def http(sim: SimulatorServer) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimulatorServer]:
-    async with run_simulator(queue_delay=0.2) as server:
+    async with run_simulator(queue_delay=1.0) as server:
         yield server
 
 
