@@ -63,6 +63,7 @@ class SimCommitParams:
     no_networking: bool = False
     no_out_of_sync_check: bool = False
     no_overwrite: bool = False
+    no_deploy: bool = False
     commit_queue: str | None = None
     rollback_id: bool = False
     label: str = ""
@@ -83,6 +84,7 @@ def _from_query(query: Mapping[str, str]) -> SimCommitParams:
     p.no_networking = "no-networking" in query
     p.no_out_of_sync_check = "no-out-of-sync-check" in query
     p.no_overwrite = "no-overwrite" in query
+    p.no_deploy = "no-deploy" in query
     if "commit-queue" in query:
         if query["commit-queue"] not in ("async", "sync", "bypass"):
             raise _bad(f"invalid value for commit-queue: {query['commit-queue']!r}")
@@ -109,6 +111,7 @@ def _from_document(doc: Any) -> SimCommitParams:
     p.no_networking = "no-networking" in doc
     p.no_out_of_sync_check = "no-out-of-sync-check" in doc
     p.no_overwrite = "no-overwrite" in doc
+    p.no_deploy = "no-deploy" in doc
     p.rollback_id = "rollback-id" in doc
     queue = doc.get("commit-queue")
     if queue is not None:

@@ -35,11 +35,17 @@ class Outcome:
     dry_run: bool = False
 
 
-def rerender(state: SimState, old: dict[str, Any], new: dict[str, Any]) -> Changes:
-    """Bring service renderings in ``new`` up to date and list what changed."""
+def rerender(
+    state: SimState, old: dict[str, Any], new: dict[str, Any], *, deploy: bool = True
+) -> Changes:
+    """Bring service renderings in ``new`` up to date and list what changed.
+
+    With ``deploy=False`` (``no-deploy``) service instances are stored but not
+    rendered; a later re-deploy puts their configuration on the devices.
+    """
     changes = Changes()
     configs = nso_configs(new)
-    for top, model in state.models.items():
+    for top, model in state.models.items() if deploy else ():
         before = service_instances(old, top)
         after = service_instances(new, top)
         for name, instance in before.items():
@@ -135,7 +141,7 @@ def commit(state: SimState, edit: Edit, params: SimCommitParams) -> Outcome:
     old = state.datastore.tree
     new = clone(old)
     created = edit(new)
-    changes = rerender(state, old, new)
+    changes = rerender(state, old, new, deploy=not params.no_deploy)
     if params.dry_run:
         return Outcome(created, dry_run_body(changes, params.dry_run, params.reverse), True)
     check_devices(state, changes, params)

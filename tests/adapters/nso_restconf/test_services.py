@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.nso_restconf import BadRequest, DryRunFormat, NotFound, NsoClient
+from adapters.nso_restconf import BadRequest, CommitParams, DryRunFormat, NotFound, NsoClient
 from adapters.nso_restconf.simulator import SimulatorServer
 from tests.adapters.nso_restconf.conftest import C2_PATH, L2VLAN_C2
 
@@ -69,3 +69,14 @@ async def test_vlan_clash_is_refused(sim: SimulatorServer, nso: NsoClient) -> No
     ]
     with pytest.raises(BadRequest, match="already used"):
         await nso.services.apply(C2_PATH, clash)
+
+
+async def test_no_deploy_stores_the_instance_and_re_deploy_renders_it(nso: NsoClient) -> None:
+    await nso.services.apply(C2_PATH, L2VLAN_C2, params=CommitParams(no_deploy=True))
+    assert await nso.exists(C2_PATH)
+    gi2 = "tailf-ncs:devices/device=ce0/config/interface=GigabitEthernet0%2F0%2F2"
+    assert "vlan" not in (await nso.get(gi2)).value
+    assert not (await nso.services.check_sync(C2_PATH)).in_sync
+    await nso.services.re_deploy(C2_PATH)
+    assert (await nso.get(gi2)).value["vlan"][0]["id"] == 200
+    assert (await nso.devices.check_sync("ce0")).in_sync
