@@ -244,6 +244,53 @@ def exec_command(
     console.print(output, markup=False, highlight=False, end="")
 
 
+@app.command()
+def connect(
+    device: Annotated[str, typer.Argument(help="device name")],
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+) -> None:
+    """Have NSO connect to the device; exit status 1 when it cannot."""
+    client = _client(config, url, user, password)
+    result = _run(client, lambda nso: nso.devices.connect(device), device)
+    if not result.result:
+        fail(f"{device}: {result.info or 'connect failed'}", code=1)
+    console.print(f"{device}: {result.info or 'connected'}", markup=False)
+
+
+@app.command()
+def ping(
+    device: Annotated[str, typer.Argument(help="device name")],
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+) -> None:
+    """Ping the device from NSO and print the result."""
+    client = _client(config, url, user, password)
+    result = _run(client, lambda nso: nso.devices.ping(device), device)
+    console.print(result.result, markup=False, highlight=False, end="")
+
+
+@app.command("fetch-host-keys")
+def fetch_host_keys(
+    device: Annotated[str, typer.Argument(help="device name")],
+    config: ConfigOption = None,
+    url: UrlOption = None,
+    user: UserOption = None,
+    password: PasswordOption = None,
+) -> None:
+    """Fetch the device's SSH host keys into NSO and show their fingerprints."""
+    client = _client(config, url, user, password)
+    result = _run(client, lambda nso: nso.devices.fetch_host_keys(device), device)
+    if not result.fingerprints:
+        fail(f"{device}: fetching host keys {result.result or 'failed'}", code=1)
+    for key in result.fingerprints:
+        console.print(f"{device}: {key.algorithm} {key.value} ({result.result})", markup=False)
+
+
 service_app = typer.Typer(help="Create, change or delete service instances.", no_args_is_help=True)
 app.add_typer(service_app, name="service")
 

@@ -250,3 +250,20 @@ def test_nso_sim_refuses_bad_fault_settings() -> None:
     result = runner.invoke(app, ["nso-sim", "--error-rate", "2"])
     assert result.exit_code == 2
     assert "invalid fault setting: error_rate" in result.output
+
+
+def test_connect_ping_and_host_keys(sim: SimulatorServer) -> None:
+    connected = nsgw(sim, "nso", "connect", "pe0")
+    assert connected.exit_code == 0
+    assert "Connected to pe0" in connected.output
+    pinged = nsgw(sim, "nso", "ping", "pe0")
+    assert "0% packet loss" in pinged.output
+    keys = nsgw(sim, "nso", "fetch-host-keys", "pe0")
+    assert keys.exit_code == 0
+    assert "pe0: ssh-ed25519 " in keys.output
+    sim.state.faults.faults.unreachable.append("pe0")
+    refused = nsgw(sim, "nso", "connect", "pe0")
+    assert refused.exit_code == 1
+    assert "connection refused" in refused.output
+    assert nsgw(sim, "nso", "fetch-host-keys", "pe0").exit_code == 1
+    assert "no device 'zz'" in nsgw(sim, "nso", "ping", "zz").output
