@@ -59,6 +59,7 @@ async def nsgw_serve(extra_env: dict[str, str] | None = None) -> AsyncIterator[d
             "NSGW_HTTP_PORT": str(ports["http"]),
             "NSGW_STATE_DIR": state,
             "NSGW_LOG_LEVEL": "warning",
+            "NSGW_NSO_SIM_PORT": str(free_port()),  # the embedded NSO simulator
             **(extra_env or {}),
         }
         nsgw = Path(sys.executable).with_name("nsgw")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
+from gateway.nso import NsoSimulatorComponent, uses_simulator
 from gateway.state import DatabaseComponent, OutboxComponent, open_state
 
 
@@ -12,6 +13,9 @@ def build_components(settings: Settings) -> list[Component]:
     """The components ``nsgw serve`` runs, in start order (stopped in reverse)."""
     db, outbox = open_state(settings)
     components: list[Component] = [DatabaseComponent(db)]
+    # NSO: no nso_url configured -> the embedded simulator stands in for NSO.
+    if uses_simulator(settings):
+        components.append(NsoSimulatorComponent(settings))
     # Parts that deliver through the outbox register their channels here,
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))

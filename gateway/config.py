@@ -162,6 +162,28 @@ class Settings(BaseSettings):
             raise ValueError(f"needs {partner} (both or neither)")
         return value
 
+    # --- NSO adapter (RESTCONF client; embedded simulator when nso_url is empty)
+    nso_url: str = Field(
+        "",
+        description="NSO base URL, e.g. https://nso.example.net:8888; empty: run the "
+        "embedded NSO simulator on 127.0.0.1:nso_sim_port and use it",
+    )
+    nso_username: str = Field("admin", description="NSO user (Basic auth)")
+    nso_password: SecretStr = Field(SecretStr(""), description="NSO password")
+    nso_version: str = Field(
+        "6.4", description="NSO version MAJOR.MINOR; 6.7+ takes commit parameters in a header"
+    )
+    nso_verify_tls: bool = Field(True, description="verify NSO's TLS certificate")
+    nso_ca_file: Path | None = Field(None, description="CA bundle for NSO's certificate")
+    nso_client_cert: Path | None = Field(None, description="client certificate (PEM) for NSO")
+    nso_client_key: Path | None = Field(None, description="key of the client certificate")
+    nso_timeout: float = Field(30.0, gt=0, description="seconds to wait for an NSO reply")
+    nso_max_concurrency: int = Field(20, ge=1, description="NSO requests in flight at once")
+    nso_retries: int = Field(2, ge=0, description="retries of retry-safe NSO failures")
+    nso_sim_port: int = Field(
+        8888, ge=0, le=65535, description="port of the embedded NSO simulator (no nso_url)"
+    )
+
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

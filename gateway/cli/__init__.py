@@ -6,6 +6,8 @@ import typer
 
 from gateway.cli.config_cmd import app as config_app
 from gateway.cli.nsi_soap_cmd import app as nsi_soap_app
+from gateway.cli.nso import app as nso_app
+from gateway.cli.nso_sim import nso_sim
 from gateway.cli.serve import serve
 
 app = typer.Typer(
@@ -18,6 +20,8 @@ app = typer.Typer(
 app.command()(serve)
 app.add_typer(config_app, name="config")
 app.add_typer(nsi_soap_app, name="nsi-soap")
+app.add_typer(nso_app, name="nso")
+app.command("nso-sim")(nso_sim)
 
 
 def main() -> None:
