@@ -12,13 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from gateway.access.tokens import ApiToken
 
 ENV_PREFIX = "NSGW_"
 
@@ -62,6 +64,30 @@ class Settings(BaseSettings):
     )
     outbox_max_retry_delay: float = Field(
         60.0, gt=0, description="longest wait between two delivery attempts of a callback"
+    )
+
+    # --- Orchestrator API (nsgw.v1: operations, access) ------------------------
+    grpc_tls_cert: Path | None = Field(
+        None, description="PEM certificate (chain) of the gRPC port; with grpc_tls_key: TLS"
+    )
+    grpc_tls_key: Path | None = Field(None, description="PEM private key of grpc_tls_cert")
+    grpc_tls_client_ca: Path | None = Field(
+        None, description="PEM CA bundle; when set, gRPC clients need a certificate (mTLS)"
+    )
+    api_tokens: list[ApiToken] = Field(
+        default_factory=list,
+        description=(
+            "accepted API tokens as [{name, sha256}] (sha256 from `nsgw tokens hash`); "
+            "empty: the nsgw.v1 API is open on a loopback grpc_host only"
+        ),
+    )
+    operations_callback_timeout: float = Field(
+        10.0, gt=0, description="seconds a callback/progress POST may take before it is retried"
+    )
+    operations_callback_give_up_after: float = Field(
+        86400.0,
+        gt=0,
+        description="seconds after which an undeliverable operation callback is dropped",
     )
 
     @field_validator("log_format", "log_level", mode="before")
@@ -156,5 +182,7 @@ def masked_items(settings: Settings) -> list[tuple[str, Any]]:
             value = "********" if value.get_secret_value() else ""
         elif isinstance(value, Path):
             value = str(value)
+        elif isinstance(value, list):
+            value = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
         items.append((name, value))
     return items

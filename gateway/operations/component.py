@@ -1,0 +1,50 @@
+"""The orchestrator API as a gateway component: operations engine, servicer, access control."""
+
+from __future__ import annotations
+
+import grpc
+from aiohttp import web
+
+from gateway.access.audit import AuditLog
+from gateway.access.interceptor import AccessInterceptor, check_exposure
+from gateway.access.tokens import TokenVerifier
+from gateway.config import Settings
+from gateway.db import Database
+from gateway.operations import callbacks
+from gateway.operations.engine import OperationEngine
+from gateway.operations.grpc_service import OperationsServicer
+from gateway.outbox import Outbox
+from nsgw_proto.nsgw.v1 import operations_pb2, operations_pb2_grpc
+
+
+class OperationsComponent:
+    """Serves ``nsgw.v1.Operations``; other parts register their operation kinds on ``engine``."""
+
+    name = "operations"
+
+    def __init__(self, settings: Settings, db: Database, outbox: Outbox) -> None:
+        check_exposure(settings)
+        self.sender = callbacks.CallbackSender(settings.operations_callback_timeout)
+        callbacks.register(outbox, self.sender, settings.operations_callback_give_up_after)
+        self.engine = OperationEngine(db, notifier=callbacks.CallbackNotifier(outbox))
+        self.audit = AuditLog(db)
+        self._interceptor = AccessInterceptor(TokenVerifier(settings.api_tokens), self.audit)
+
+    def add_to_grpc(self, server: grpc.aio.Server) -> list[str]:
+        operations_pb2_grpc.add_OperationsServicer_to_server(
+            OperationsServicer(self.engine), server
+        )
+        return [operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name]
+
+    def add_to_http(self, app: web.Application) -> None:
+        return None
+
+    def grpc_interceptors(self) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
+        return [self._interceptor]
+
+    async def start(self) -> None:
+        await self.engine.start()
+
+    async def stop(self) -> None:
+        await self.engine.stop()
+        await self.sender.close()
