@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.config_cmd import app as config_app
+from gateway.cli.ops import app as ops_app
 from gateway.cli.serve import serve
+from gateway.cli.tokens import app as tokens_app
 
 app = typer.Typer(
     name="nsgw",
@@ -16,6 +18,8 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.add_typer(config_app, name="config")
+app.add_typer(ops_app, name="ops")
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:
