@@ -343,11 +343,12 @@ class OperationEngine:
             State.FAILED: f"failed: {error.message if error else 'unknown error'}",
             State.CANCELLED: "cancelled",
         }[state]
-        await store.add_progress(session, op_id, text, now)
+        last = await store.add_progress(session, op_id, text, now)
         await session.flush()
         op = self._domain(row, await store.progress_of(session, op_id))
         log.info("operation ended", **summary(op), reason=error.reason if error else None)
         if self._notifier:
+            self._notifier.on_progress(session, op, last)
             self._notifier.on_end(session, op)
 
     def _changed_now(self, op_id: str) -> None:
@@ -434,9 +435,11 @@ class OperationEngine:
             if not row.cancel_requested:
                 row.cancel_requested = True
                 row.update_time = self._clock()
-                await store.add_progress(
+                asked = await store.add_progress(
                     session, op_id, f"cancel requested by {caller}", row.update_time
                 )
+                if self._notifier:
+                    self._notifier.on_progress(session, self._domain(row, []), asked)
             if state == State.PENDING:
                 await self._finish(
                     op_id, State.CANCELLED, error=cancelled_by_caller(caller), session=session
