@@ -65,7 +65,7 @@ def _bearer(context: Context) -> str | None:
 
 
 def _certificate_subject(context: Context) -> str | None:
-    names = context.auth_context().get("x509_subject_name") or []
+    names = context.auth_context().get("x509_subject") or []
     for name in names:
         return name.decode() if isinstance(name, bytes) else str(name)
     return None
