@@ -53,7 +53,8 @@ def make_runner(gates: Gates) -> Callable[[OperationContext], Any]:
         steps = int(params["steps"].number_value) if "steps" in params else 2
         for i in range(steps):
             await ctx.progress(f"step {i + 1} of {steps} on {ctx.target}")
-        if "wait" in params and params["wait"].bool_value:
+        wait_first_run = "wait_unless_resumed" in params and not ctx.resumed
+        if ("wait" in params and params["wait"].bool_value) or wait_first_run:
             await ctx.progress("waiting for the gate")
             await gates.event(ctx.target).wait()
         if "fail" in params and params["fail"].bool_value:
