@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
@@ -111,12 +112,19 @@ class OperationsClient:
         except grpc.aio.AioRpcError as exc:
             raise ApiCallError.from_rpc_error(exc) from None
 
-    async def wait(self, name: str) -> operations_pb2.Operation:
-        """The operation once it ended (watching; resumes the watch if the stream breaks)."""
-        next_index = 0
+    async def wait(self, name: str, *, reconnect_for: float = 30.0) -> operations_pb2.Operation:
+        """The operation once it ended.
+
+        Watches it; when the gateway is unreachable for a while (e.g. it
+        restarts), reconnects and resumes the watch where it stopped, for up
+        to ``reconnect_for`` seconds in a row.
+        """
+        loop = asyncio.get_running_loop()
+        next_index, delay, unreachable_since = 0, 0.1, None
         while True:
             try:
                 async for update in self.watch(name, next_index):
+                    unreachable_since, delay = None, 0.1
                     if update.HasField("progress"):
                         next_index = update.progress.index + 1
                     elif is_ended(update.operation):
@@ -124,9 +132,11 @@ class OperationsClient:
             except ApiCallError as exc:
                 if not exc.retryable:
                     raise
-            op = await self.get(name)
-            if is_ended(op):
-                return op
+                unreachable_since = unreachable_since or loop.time()
+                if loop.time() - unreachable_since > reconnect_for:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def cancel(self, name: str) -> operations_pb2.Operation:
         try:

@@ -101,23 +101,26 @@ async def test_an_operation_running_at_shutdown_fails_and_is_called_back_after_r
 async def test_a_resumable_operation_survives_a_killed_process(tmp_path: Path) -> None:
     port, receiver = free_port(), Receiver()
     await receiver.start()
+    # One client for the whole test: its wait() rides over the restart.
+    client = NsgwClient(f"127.0.0.1:{port}")
     try:
         async with gateway_process(tmp_path, port) as first:
-            async with NsgwClient(f"127.0.0.1:{port}") as client:
-                op = await start_job(
-                    client.channel,
-                    kind="test.ResumableJob",
-                    target="pe2",
-                    request_id="resume-1",
-                    wait_unless_resumed=True,
-                    callback_url=receiver.url("/done"),
-                )
-                await running_state(client, op.name)
+            op = await start_job(
+                client.channel,
+                kind="test.ResumableJob",
+                target="pe2",
+                request_id="resume-1",
+                wait_unless_resumed=True,
+                callback_url=receiver.url("/done"),
+            )
+            await running_state(client, op.name)
+            waiting = asyncio.create_task(client.operations.wait(op.name, reconnect_for=60))
+            await asyncio.sleep(0.2)
             first.kill()  # no shutdown at all
             await first.wait()
 
-        async with gateway_process(tmp_path, port), NsgwClient(f"127.0.0.1:{port}") as client:
-            final = await asyncio.wait_for(client.operations.wait(op.name), 30)
+        async with gateway_process(tmp_path, port):
+            final = await asyncio.wait_for(waiting, 60)
             [done] = await receiver.wait_for("/done")
             # A retry of the original request after the restart still finds it.
             again = await start_job(
@@ -129,6 +132,7 @@ async def test_a_resumable_operation_survives_a_killed_process(tmp_path: Path) -
                 callback_url=receiver.url("/done"),
             )
     finally:
+        await client.close()
         await receiver.stop()
     assert final.state == ops_pb2.OPERATION_STATE_SUCCEEDED
     assert final.other["resumed"] is True
