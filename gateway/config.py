@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     operations_callback_timeout: float = Field(
         10.0, gt=0, description="seconds a callback/progress POST may take before it is retried"
     )
+    operations_retention_days: float = Field(
+        30.0, gt=0, description="days an ended operation stays listed before it is deleted"
+    )
     operations_callback_give_up_after: float = Field(
         86400.0,
         gt=0,

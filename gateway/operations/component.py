@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from datetime import timedelta
+
 import grpc
 from aiohttp import web
 
@@ -10,11 +14,15 @@ from gateway.access.interceptor import AccessInterceptor, check_exposure
 from gateway.access.tokens import TokenVerifier
 from gateway.config import Settings
 from gateway.db import Database
+from gateway.logs import get_logger
 from gateway.operations import callbacks
 from gateway.operations.engine import OperationEngine
 from gateway.operations.grpc_service import OperationsServicer
 from gateway.outbox import Outbox
 from nsgw_proto.nsgw.v1 import operations_pb2, operations_pb2_grpc
+
+PURGE_INTERVAL_SECONDS = 3600.0
+log = get_logger(__name__)
 
 
 class OperationsComponent:
@@ -29,6 +37,8 @@ class OperationsComponent:
         self.engine = OperationEngine(db, notifier=callbacks.CallbackNotifier(outbox))
         self.audit = AuditLog(db)
         self._interceptor = AccessInterceptor(TokenVerifier(settings.api_tokens), self.audit)
+        self._retention = timedelta(days=settings.operations_retention_days)
+        self._purger: asyncio.Task[None] | None = None
 
     def add_to_grpc(self, server: grpc.aio.Server) -> list[str]:
         operations_pb2_grpc.add_OperationsServicer_to_server(
@@ -44,7 +54,21 @@ class OperationsComponent:
 
     async def start(self) -> None:
         await self.engine.start()
+        self._purger = asyncio.create_task(self._purge_periodically(), name="operations-purge")
 
     async def stop(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+            self._purger = None
         await self.engine.stop()
         await self.sender.close()
+
+    async def _purge_periodically(self) -> None:
+        while True:
+            try:
+                await self.engine.purge(self._retention)
+            except Exception:
+                log.exception("purging ended operations failed; trying again later")
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)

@@ -24,7 +24,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from google.protobuf import json_format
@@ -452,6 +452,14 @@ class OperationEngine:
             self._cancelled_by[op_id] = caller
             task.cancel()
         return op
+
+    async def purge(self, retention: timedelta) -> int:
+        """Forget operations that ended more than ``retention`` ago; how many went."""
+        async with self._db.transaction() as session:
+            count = await store.purge_ended_before(session, self._clock() - retention)
+        if count:
+            log.info("ended operations purged", count=count, older_than=str(retention))
+        return count
 
     async def wait(self, op_id: str) -> Operation:
         """The operation once it has ended (for tests and in-process callers)."""

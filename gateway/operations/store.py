@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    delete,
     func,
     or_,
     select,
@@ -188,6 +189,18 @@ async def add_progress(session: AsyncSession, op_id: str, message: str, time: da
     index = int(count.scalar_one())
     session.add(ProgressRow(operation_id=op_id, index=index, time=time, message=message))
     return Progress(index, time, message)
+
+
+async def purge_ended_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete operations that ended before ``cutoff`` (with their progress); how many."""
+    old = select(OperationRow.id).where(
+        OperationRow.end_time.is_not(None), OperationRow.end_time < cutoff
+    )
+    ids = list((await session.execute(old)).scalars().all())
+    if ids:
+        await session.execute(delete(ProgressRow).where(ProgressRow.operation_id.in_(ids)))
+        await session.execute(delete(OperationRow).where(OperationRow.id.in_(ids)))
+    return len(ids)
 
 
 async def unfinished(session: AsyncSession) -> list[OperationRow]:

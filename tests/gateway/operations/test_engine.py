@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import grpc
 import pytest
@@ -219,3 +220,24 @@ async def test_after_a_crash_running_jobs_are_failed_and_pending_ones_run(
     gates.open("a")
     await asyncio.gather(*engine._tasks.values())
     assert (await later.get(crashed.id)).state == State.FAILED
+
+
+async def test_ended_operations_are_purged_after_the_retention_only(database: Database) -> None:
+    gates = Gates()
+    engine = new_engine(database, gates)
+    old, _ = await submit(engine, "r-old", target="a", steps=3)
+    await engine.wait(old.id)
+    running, _ = await submit(engine, "r-running", target="b", wait=True, steps=0)
+    await wait_for_state(engine, running.id, State.RUNNING)
+
+    assert await engine.purge(timedelta(hours=1)) == 0
+    assert await engine.purge(timedelta(seconds=0)) == 1
+    with pytest.raises(ApiError):
+        await engine.get(old.id)
+    assert (await engine.get(running.id)).state == State.RUNNING  # never purged while running
+    # Its request_id is free again once the operation is forgotten.
+    again, created = await submit(engine, "r-old", target="a", steps=1)
+    assert created
+    gates.open("b")
+    await engine.wait(again.id)
+    await engine.wait(running.id)
