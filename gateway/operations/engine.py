@@ -144,7 +144,6 @@ class OperationEngine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancelled_by: dict[str, str] = {}
         self._changed: dict[str, asyncio.Event] = {}
-        self._stopping = False
 
     # --- kinds ---------------------------------------------------------------
     def register(self, kind: OperationKind) -> None:
@@ -159,7 +158,6 @@ class OperationEngine:
     # --- life cycle ------------------------------------------------------------
     async def start(self) -> None:
         """Resume or fail what a previous process left unfinished."""
-        self._stopping = False
         async with self._db.sessions() as session:
             leftovers = await store.unfinished(session)
         for row in leftovers:
@@ -178,7 +176,6 @@ class OperationEngine:
 
     async def stop(self) -> None:
         """Stop running work: non-resumable operations end FAILED (interrupted)."""
-        self._stopping = True
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
