@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     operations_callback_timeout: float = Field(
         10.0, gt=0, description="seconds a callback/progress POST may take before it is retried"
     )
+    operations_callback_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "hosts callback_url/progress_url may point at ('name' or '*.domain'); empty: any"
+        ),
+    )
     operations_retention_days: float = Field(
         30.0, gt=0, description="days an ended operation stays listed before it is deleted"
     )

@@ -5,13 +5,14 @@ open.  With API tokens configured, a call must carry ``authorization: Bearer
 <token>`` metadata naming one of them (UNAUTHENTICATED otherwise); the
 caller is the token's name.  Without tokens, the caller is the subject of the
 TLS client certificate (mTLS) or "anonymous" (the API is then only served on
-a loopback address, see :func:`check_exposure`).  Every mutating call (all but
-Get*, List*, Watch*) is written to the audit log with its caller and outcome,
-refused ones included.
+a loopback address, see :func:`check_exposure`).  Every mutating call (all
+but the Get*, List* and Watch* reads; every call that starts an operation) is
+written to the audit log with its caller and outcome, refused ones included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from gateway.access.tokens import TokenVerifier
 from gateway.config import ConfigError, Settings
 from gateway.logs import get_logger
 from gateway.operations.errors import ApiError, abort, unauthenticated
+from nsgw_proto.nsgw.v1 import connections_pb2, nso_pb2, operations_pb2
 
 API_PREFIX = "/nsgw.v1."
 READ_PREFIXES = ("Get", "List", "Watch")
@@ -52,7 +54,24 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+def _operation_starters() -> frozenset[str]:
+    """Paths of the nsgw.v1 methods that start operations (whatever their names)."""
+    paths = set()
+    for module in (operations_pb2, nso_pb2, connections_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                if method.output_type.full_name == "nsgw.v1.Operation":
+                    paths.add(f"/{service.full_name}/{method.name}")
+    return frozenset(paths)
+
+
+OPERATION_STARTERS = _operation_starters()
+
+
 def is_mutating(method: str) -> bool:
+    """Audited: every call but Get*/List*/Watch* reads, and every call that starts an operation."""
+    if method in OPERATION_STARTERS and not method.endswith("/GetOperation"):
+        return True
     return not method.rsplit("/", 1)[-1].startswith(READ_PREFIXES)
 
 
@@ -75,6 +94,7 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     def __init__(self, tokens: TokenVerifier, audit: AuditLog | None) -> None:
         self._tokens = tokens
         self._audit = audit
+        self._writes: set[asyncio.Future[None]] = set()
 
     def identify(self, context: Context) -> str:
         """The caller's identity, or ApiError UNAUTHENTICATED."""
@@ -150,9 +170,16 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
                 if audited:
                     code = context.code()
                     name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
-                    await self._record(
-                        method, caller, name, request=request, response=None, context=context
+                    # grpc cancels the handler once the error status is sent: the
+                    # audit write runs shielded so that it still completes.
+                    write = asyncio.ensure_future(
+                        self._record(
+                            method, caller, name, request=request, response=None, context=context
+                        )
                     )
+                    self._writes.add(write)
+                    write.add_done_callback(self._writes.discard)
+                    await asyncio.shield(write)
                 raise
             if audited:
                 await self._record(

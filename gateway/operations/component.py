@@ -18,6 +18,7 @@ from gateway.logs import get_logger
 from gateway.operations import callbacks
 from gateway.operations.engine import OperationEngine
 from gateway.operations.grpc_service import OperationsServicer
+from gateway.operations.starter import OperationStarter
 from gateway.outbox import Outbox
 from nsgw_proto.nsgw.v1 import operations_pb2, operations_pb2_grpc
 
@@ -26,7 +27,11 @@ log = get_logger(__name__)
 
 
 class OperationsComponent:
-    """Serves ``nsgw.v1.Operations``; other parts register their operation kinds on ``engine``."""
+    """Serves ``nsgw.v1.Operations``.
+
+    Other parts register their operation kinds on ``engine`` and start
+    operations from their servicers with ``starter``.
+    """
 
     name = "operations"
 
@@ -35,6 +40,8 @@ class OperationsComponent:
         self.sender = callbacks.CallbackSender(settings.operations_callback_timeout)
         callbacks.register(outbox, self.sender, settings.operations_callback_give_up_after)
         self.engine = OperationEngine(db, notifier=callbacks.CallbackNotifier(outbox))
+        # What the mutating servicers of nsgw.v1 start their operations with.
+        self.starter = OperationStarter(self.engine, settings.operations_callback_hosts)
         self.audit = AuditLog(db)
         self._interceptor = AccessInterceptor(TokenVerifier(settings.api_tokens), self.audit)
         self._retention = timedelta(days=settings.operations_retention_days)

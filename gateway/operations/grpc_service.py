@@ -1,14 +1,12 @@
-"""The ``nsgw.v1.Operations`` servicer, and the helper other servicers start operations with."""
+"""The ``nsgw.v1.Operations`` servicer."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
-from google.protobuf.message import Message
 
 from gateway.access.identity import current_caller
 from gateway.operations.engine import OperationEngine
@@ -23,60 +21,6 @@ from nsgw_proto.nsgw.v1 import operations_pb2, operations_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 50
-MAX_REQUEST_ID = 128
-
-
-def _url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an absolute http:// or https:// URL"
-    return None
-
-
-def validate_start(request_id: str, callback_url: str, progress_url: str) -> None:
-    """INVALID_ARGUMENT (with field violations) for a bad request_id or callback URL."""
-    problems: list[tuple[str, str]] = []
-    if len(request_id) > MAX_REQUEST_ID:
-        problems.append(("request_id", f"at most {MAX_REQUEST_ID} characters"))
-    elif request_id and not request_id.isprintable():
-        problems.append(("request_id", "must be printable text"))
-    for field, url in (("callback_url", callback_url), ("progress_url", progress_url)):
-        if url and (problem := _url_problem(url)):
-            problems.append((field, problem))
-    if problems:
-        raise invalid_argument(problems)
-
-
-async def start_operation(
-    context: Context,
-    engine: OperationEngine,
-    kind: str,
-    *,
-    target: str,
-    request: Message,
-    request_id: str,
-    callback_url: str = "",
-    progress_url: str = "",
-) -> operations_pb2.Operation:
-    """Start (or find, for a retried request_id) an operation for a gRPC call.
-
-    Mutating servicers call this once they validated their own fields; it
-    answers the caller with the status and details of any refusal.
-    """
-    try:
-        validate_start(request_id, callback_url, progress_url)
-        op, _created = await engine.submit(
-            kind,
-            target=target,
-            request=request,
-            request_id=request_id,
-            caller=current_caller(),
-            callback_url=callback_url,
-            progress_url=progress_url,
-        )
-    except ApiError as error:
-        await abort(context, error)
-    return operation_to_proto(op)
 
 
 def _op_id(field: str, name: str) -> str:

@@ -21,7 +21,7 @@ def main() -> None:
     components = build_components(settings)
     ops = next(c for c in components if isinstance(c, OperationsComponent))
     register_test_kinds(ops.engine, Gates())
-    asyncio.run(Gateway(settings, [*components, JobsComponent(ops.engine)]).run())
+    asyncio.run(Gateway(settings, [*components, JobsComponent(ops.starter)]).run())
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ from gateway.assembly import build_components
 from gateway.config import Settings
 from gateway.operations.component import OperationsComponent
 from gateway.operations.engine import OperationContext, OperationEngine, OperationKind
-from gateway.operations.grpc_service import start_operation
 from gateway.operations.model import OperationFailed
+from gateway.operations.starter import OperationStarter
 from gateway.process import Gateway
 from nsgw_proto.nsgw.v1 import operations_pb2
 
@@ -89,8 +89,8 @@ class JobsComponent:
 
     name = "test-jobs"
 
-    def __init__(self, engine: OperationEngine) -> None:
-        self.engine = engine
+    def __init__(self, starter: OperationStarter) -> None:
+        self.starter = starter
 
     async def _start(
         self, request: struct_pb2.Struct, context: grpc.aio.ServicerContext[Any, Any]
@@ -102,9 +102,8 @@ class JobsComponent:
 
         job = struct_pb2.Struct()
         job.update({k: v for k, v in request.items() if k not in ("kind", "request_id")})
-        return await start_operation(
+        return await self.starter.start(
             context,
-            self.engine,
             text("kind") or "test.Job",
             target=text("target"),
             request=job,
@@ -160,7 +159,7 @@ async def running_gateway(settings: Settings, gates: Gates) -> AsyncIterator[Run
     components = build_components(settings)
     ops = next(c for c in components if isinstance(c, OperationsComponent))
     register_test_kinds(ops.engine, gates)
-    gateway = Gateway(settings, [*components, JobsComponent(ops.engine)])
+    gateway = Gateway(settings, [*components, JobsComponent(ops.starter)])
     await gateway.start()
     assert gateway.grpc is not None
     try:
