@@ -252,7 +252,11 @@ class OperationEngine:
     def _launch(self, op_id: str, kind: OperationKind, request: Message, resumed: bool) -> None:
         task = asyncio.create_task(self._execute(op_id, kind, request, resumed), name=op_id)
         self._tasks[op_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(op_id, None))
+        task.add_done_callback(lambda _t: self._forget(op_id))
+
+    def _forget(self, op_id: str) -> None:
+        self._tasks.pop(op_id, None)
+        self._cancelled_by.pop(op_id, None)
 
     # --- running ---------------------------------------------------------------
     async def _execute(

@@ -105,11 +105,14 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             await self._engine.get(op_id, progress_from=1 << 30)  # NOT_FOUND before streaming
         except ApiError as error:
             await abort(context, error)
-        async for event in self._engine.watch(op_id, request.from_progress_index):
-            if isinstance(event, Operation):
-                yield operations_pb2.OperationUpdate(operation=operation_to_proto(event))
-            else:
-                yield operations_pb2.OperationUpdate(progress=progress_to_proto(event))
+        try:
+            async for event in self._engine.watch(op_id, request.from_progress_index):
+                if isinstance(event, Operation):
+                    yield operations_pb2.OperationUpdate(operation=operation_to_proto(event))
+                else:
+                    yield operations_pb2.OperationUpdate(progress=progress_to_proto(event))
+        except ApiError as error:  # e.g. purged while watched
+            await abort(context, error)
 
     async def CancelOperation(
         self, request: operations_pb2.CancelOperationRequest, context: Context
