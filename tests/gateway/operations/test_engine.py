@@ -10,7 +10,12 @@ import pytest
 from google.protobuf import struct_pb2
 
 from gateway.db import Database
-from gateway.operations.engine import OperationEngine, request_fingerprint
+from gateway.operations.engine import (
+    OperationContext,
+    OperationEngine,
+    OperationKind,
+    request_fingerprint,
+)
 from gateway.operations.errors import ApiError
 from gateway.operations.model import Operation, State
 from tests.gateway.operations.harness import Gates, job_request, register_test_kinds
@@ -241,3 +246,41 @@ async def test_ended_operations_are_purged_after_the_retention_only(database: Da
     gates.open("b")
     await engine.wait(again.id)
     await engine.wait(running.id)
+
+
+async def test_a_crashing_runner_fails_its_operation_without_leaking_the_exception_text(
+    database: Database,
+) -> None:
+    async def crash(ctx: OperationContext) -> None:
+        raise RuntimeError("password=hunter2 in a traceback")
+
+    async def wrong_result(ctx: OperationContext) -> struct_pb2.Value:
+        return struct_pb2.Value(string_value="not a result type")
+
+    engine = OperationEngine(database)
+    engine.register(OperationKind("test.Crash", struct_pb2.Struct, crash))
+    engine.register(OperationKind("test.Wrong", struct_pb2.Struct, wrong_result))
+    for kind in ("test.Crash", "test.Wrong"):
+        op, _ = await engine.submit(
+            kind, target="t", request=job_request(), request_id=kind, caller="wf"
+        )
+        done = await engine.wait(op.id)
+        assert done.state == State.FAILED
+        assert done.error is not None
+        assert (done.error.code, done.error.reason) == ("INTERNAL", "INTERNAL_ERROR")
+        assert "hunter2" not in done.error.message
+        assert "hunter2" not in " ".join(p.message for p in done.progress)
+
+
+async def test_submitting_an_unknown_kind_or_a_wrong_request_type_is_a_programming_error(
+    database: Database,
+) -> None:
+    engine = new_engine(database, Gates())
+    with pytest.raises(KeyError):
+        await engine.submit(
+            "no.Such", target="t", request=job_request(), request_id="x", caller="c"
+        )
+    with pytest.raises(TypeError):
+        await engine.submit(
+            "test.Job", target="t", request=struct_pb2.Value(), request_id="x", caller="c"
+        )
