@@ -6,6 +6,7 @@ from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
 from gateway.nso import NsoSimulatorComponent, uses_simulator
+from gateway.operations.component import OperationsComponent
 from gateway.state import DatabaseComponent, OutboxComponent, open_state
 
 
@@ -19,5 +20,6 @@ def build_components(settings: Settings) -> list[Component]:
     # Parts that deliver through the outbox register their channels here,
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))
+    components.append(OperationsComponent(settings, db, outbox))
     components.append(OutboxComponent(outbox))
     return components

@@ -35,3 +35,22 @@ class Component(Protocol):
     async def stop(self) -> None:
         """Finish or persist background work; called once, after the servers stopped."""
         ...
+
+
+@runtime_checkable
+class InterceptsGrpc(Protocol):
+    """A component that also checks or records gRPC calls (e.g. API access control)."""
+
+    def grpc_interceptors(self) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
+        ...
+
+
+def grpc_interceptors_of(
+    components: list[Component],
+) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
+    """The interceptors the components bring, in component order."""
+    found: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
+    for component in components:
+        if isinstance(component, InterceptsGrpc):
+            found.extend(component.grpc_interceptors())
+    return found

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from adapters.nsi_soap.security import canonical_dn
+from gateway.access.tokens import ApiToken
 
 ENV_PREFIX = "NSGW_"
 
@@ -182,6 +183,39 @@ class Settings(BaseSettings):
     nso_retries: int = Field(2, ge=0, description="retries of retry-safe NSO failures")
     nso_sim_port: int = Field(
         8888, ge=0, le=65535, description="port of the embedded NSO simulator (no nso_url)"
+    )
+
+    # --- Orchestrator API (nsgw.v1: operations, access) ------------------------
+    grpc_tls_cert: Path | None = Field(
+        None, description="PEM certificate (chain) of the gRPC port; with grpc_tls_key: TLS"
+    )
+    grpc_tls_key: Path | None = Field(None, description="PEM private key of grpc_tls_cert")
+    grpc_tls_client_ca: Path | None = Field(
+        None, description="PEM CA bundle; when set, gRPC clients need a certificate (mTLS)"
+    )
+    api_tokens: list[ApiToken] = Field(
+        default_factory=list,
+        description=(
+            "accepted API tokens as [{name, sha256}] (sha256 from `nsgw tokens hash`); "
+            "empty: the nsgw.v1 API is open on a loopback grpc_host only"
+        ),
+    )
+    operations_callback_timeout: float = Field(
+        10.0, gt=0, description="seconds a callback/progress POST may take before it is retried"
+    )
+    operations_callback_hosts: list[str] = Field(
+        default_factory=list,
+        description=(
+            "hosts callback_url/progress_url may point at ('name' or '*.domain'); empty: any"
+        ),
+    )
+    operations_retention_days: float = Field(
+        30.0, gt=0, description="days an ended operation stays listed before it is deleted"
+    )
+    operations_callback_give_up_after: float = Field(
+        86400.0,
+        gt=0,
+        description="seconds after which an undeliverable operation callback is dropped",
     )
 
     @field_validator("log_format", "log_level", mode="before")

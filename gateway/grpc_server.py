@@ -87,10 +87,20 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
 class GrpcServer:
     """A grpc.aio server with the standard health service and server reflection."""
 
-    def __init__(self, host: str, port: int, options: Iterable[tuple[str, Any]] = ()) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        options: Iterable[tuple[str, Any]] = (),
+        *,
+        credentials: grpc.ServerCredentials | None = None,
+        interceptors: Iterable[grpc.aio.ServerInterceptor] = (),  # type: ignore[type-arg]
+    ) -> None:
+        """``credentials``: TLS (see gateway.access.tls); None serves plaintext."""
         self._address = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+        self._credentials = credentials
         self.server = grpc.aio.server(
-            interceptors=[RequestIdInterceptor()],
+            interceptors=[RequestIdInterceptor(), *interceptors],
             options=[("grpc.so_reuseport", 0), *options],
         )
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
@@ -105,7 +115,10 @@ class GrpcServer:
         """Bind and serve; returns the bound port.  Marks every service SERVING."""
         reflection.enable_server_reflection([*self._services, reflection.SERVICE_NAME], self.server)
         try:
-            self.port = self.server.add_insecure_port(self._address)
+            if self._credentials is not None:
+                self.port = self.server.add_secure_port(self._address, self._credentials)
+            else:
+                self.port = self.server.add_insecure_port(self._address)
         except RuntimeError as exc:
             raise OSError(f"cannot listen for gRPC on {self._address}: {exc}") from None
         await self.server.start()

@@ -12,7 +12,8 @@ import asyncio
 import signal
 from collections.abc import Sequence
 
-from gateway.component import Component
+from gateway.access.tls import server_credentials
+from gateway.component import Component, grpc_interceptors_of
 from gateway.config import Settings
 from gateway.grpc_server import GrpcServer
 from gateway.http_server import HttpServer, create_app
@@ -43,7 +44,12 @@ class Gateway:
     async def start(self) -> None:
         """Bind both servers, then start the components (grpc.aio needs the running loop)."""
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
-        self.grpc = GrpcServer(self.settings.grpc_host, self.settings.grpc_port)
+        self.grpc = GrpcServer(
+            self.settings.grpc_host,
+            self.settings.grpc_port,
+            credentials=server_credentials(self.settings),
+            interceptors=grpc_interceptors_of(self.components),
+        )
         for component in self.components:
             self.grpc.add_services(component.add_to_grpc(self.grpc.server))
         try:

@@ -28,7 +28,7 @@ OUTPUT_DIR = REPO_ROOT / PACKAGE
 _HEADER = "# Generated from proto/ by proto/generate.py. Do not edit.\n"
 _IMPORT_RE = re.compile(r"^(from|import) (nsi|nsgw)(\.| )", re.MULTILINE)
 # mypy-protobuf also refers to sibling modules by their dotted name in annotations.
-_DOTTED_RE = re.compile(r"(?<![\w.])(nsi|nsgw)\.(?=\w+_pb2)")
+_DOTTED_RE = re.compile(r"(?<![\w.])(nsi|nsgw)\.(?=(?:\w+\.)*\w+_pb2)")
 
 
 def _proto_files() -> list[Path]:
@@ -51,10 +51,16 @@ def generate(out: Path) -> None:
     with tempfile.TemporaryDirectory() as raw_dir:
         raw = Path(raw_dir)
         include = Path(protoc.__file__).parent / "_proto"
+        # google/rpc/*.proto (Status, ErrorInfo...) ship with googleapis-common-protos,
+        # a dependency of grpcio-status; their Python modules come from there at run time.
+        import google.rpc  # noqa: PLC0415
+
+        googleapis = Path(next(iter(google.rpc.__path__))).parent.parent
         args = [
             "grpc_tools.protoc",
             f"-I{PROTO_DIR}",
             f"-I{include}",
+            f"-I{googleapis}",
             f"--plugin=protoc-gen-mypy={mypy_plugin}",
             f"--plugin=protoc-gen-mypy_grpc={mypy_grpc_plugin}",
             f"--python_out={raw}",

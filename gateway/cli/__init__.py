@@ -8,7 +8,9 @@ from gateway.cli.config_cmd import app as config_app
 from gateway.cli.nsi_soap_cmd import app as nsi_soap_app
 from gateway.cli.nso import app as nso_app
 from gateway.cli.nso_sim import nso_sim
+from gateway.cli.ops import app as ops_app
 from gateway.cli.serve import serve
+from gateway.cli.tokens import app as tokens_app
 
 app = typer.Typer(
     name="nsgw",
@@ -22,6 +24,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(nsi_soap_app, name="nsi-soap")
 app.add_typer(nso_app, name="nso")
 app.command("nso-sim")(nso_sim)
+app.add_typer(ops_app, name="ops")
+app.add_typer(tokens_app, name="tokens")
 
 
 def main() -> None:

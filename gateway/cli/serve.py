@@ -9,6 +9,7 @@ import typer
 
 from gateway.assembly import build_components
 from gateway.cli.common import ConfigOption, fail, settings_or_exit
+from gateway.config import ConfigError
 from gateway.logs import configure_logging
 from gateway.process import Gateway
 
@@ -29,3 +30,5 @@ def serve(
         asyncio.run(gateway.run())
     except OSError as exc:
         fail(f"cannot start: {exc}", code=1)
+    except ConfigError as exc:
+        fail(str(exc))
