@@ -83,8 +83,10 @@ class RequesterComponent:
 
     async def start(self) -> None:
         if self._settings.requester_reconcile_on_start:
+            # The connections open when we start: what a callback may have missed.
+            connections = await self.service.open_connections()
             self._reconciler = asyncio.create_task(
-                self.service.reconcile_all(), name="requester-reconcile"
+                self.service.reconcile_all(connections), name="requester-reconcile"
             )
         log.info(
             "NSI requester ready",

@@ -408,16 +408,18 @@ class RequesterService:
             self._wake(correlation_id)
         log.info("connection reconciled", connection=conn_id, provider=conn.provider_nsa)
 
-    async def reconcile_all(self) -> None:
+    async def open_connections(self) -> list[str]:
         async with self._db.sessions() as session:
-            rows = await store.open_connections(session)
-        for row in rows:
+            return [row.id for row in await store.open_connections(session)]
+
+    async def reconcile_all(self, connections: list[str]) -> None:
+        for conn_id in connections:
             try:
-                await self.reconcile(row.id)
+                await self.reconcile(conn_id)
             except Exception as exc:  # one unreachable peer must not stop the others
                 log.warning(
                     "connection not reconciled",
-                    connection=row.id,
+                    connection=conn_id,
                     error=type(exc).__name__,
                     detail=str(exc)[:200],
                 )
