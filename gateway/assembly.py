@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.agent.component import AgentComponent
 from gateway.component import Component
 from gateway.config import Settings
 from gateway.state import DatabaseComponent, OutboxComponent, open_state
@@ -13,5 +14,6 @@ def build_components(settings: Settings) -> list[Component]:
     components: list[Component] = [DatabaseComponent(db)]
     # Parts that deliver through the outbox register their channels here,
     # before the outbox starts.
+    components.append(AgentComponent(settings, db, outbox))
     components.append(OutboxComponent(outbox))
     return components

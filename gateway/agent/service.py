@@ -1,0 +1,846 @@
+"""The provider agent's application service: one transaction per request.
+
+Each request runs in one database transaction that changes the state, records
+the result or notification, and adds the callback to the outbox, so the
+requester hears of every change exactly when it was made durable.  Immediate
+refusals (bad header, malformed or unknown STP, invalid transition...) raise
+NsiError before anything is written; the transaction is rolled back whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from google.protobuf.message import Message
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.agent import messages as msg
+from gateway.agent import store
+from gateway.agent.backends import Backend, BackendError
+from gateway.agent.domain.allocation import (
+    FOREVER,
+    PortOffer,
+    check_capacity,
+    choose_vlans,
+    vlans_in_use,
+)
+from gateway.agent.domain.errors import (
+    CONNECTION_ID,
+    CORRELATION_ID,
+    DEST_STP,
+    PROVIDER_NSA,
+    REQUESTER_NSA,
+    SOURCE_STP,
+    ErrorCode,
+    NsiError,
+)
+from gateway.agent.domain.reservation import (
+    Criteria,
+    CriteriaRequest,
+    Reservation,
+    modified_criteria,
+    new_criteria,
+)
+from gateway.agent.domain.states import DataPlaneState, LifecycleState, ReservationState
+from gateway.agent.domain.stp import StpRef, VlanRanges, parse_stp
+from gateway.agent.domain.timers import Timer, TimerKind, hold_timer, schedule_timers, seconds_until
+from gateway.db import Database, utcnow
+from gateway.logs import get_logger
+from gateway.outbox import Envelope, Outbox
+from nsgw_proto.nsi import connection_common_pb2 as common_pb2
+from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
+
+log = get_logger(__name__)
+
+CHANNEL = "nsi-agent-callback"
+TIMER_POLL = 30.0  # longest sleep of the timer task (a safety net; it is woken on changes)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    nsa_id: str
+    network_id: str
+    requester_target: str
+    hold_timeout: float = 120.0
+    label_swapping: bool = False
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """The NSI header of a request and a digest of the whole request."""
+
+    correlation_id: str
+    requester_nsa: str
+    provider_nsa: str
+    reply_to: str = ""
+    protocol_version: str = ""
+    operation: str = ""
+    payload_hash: str = ""
+
+
+Action = Callable[[AsyncSession, store.ReservationRow, Reservation, datetime], Awaitable[None]]
+
+
+class AgentService:
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        backend: Backend,
+        config: AgentConfig,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db, self.outbox, self.backend, self.config = db, outbox, backend, config
+        self.clock = clock
+        self._timer_wake = asyncio.Event()
+        self._timer_task: asyncio.Task[None] | None = None
+
+    # -- header, request log ------------------------------------------------
+    def check_header(self, ctx: RequestContext) -> None:
+        for name, value in (
+            (CORRELATION_ID, ctx.correlation_id),
+            (REQUESTER_NSA, ctx.requester_nsa),
+            (PROVIDER_NSA, ctx.provider_nsa),
+        ):
+            if not value:
+                raise NsiError(ErrorCode.MISSING_PARAMETER, f"header has no {name}", [(name, "")])
+        if ctx.provider_nsa != self.config.nsa_id:
+            raise NsiError(
+                ErrorCode.NSA_LOOKUP_ERROR,
+                f"this provider is {self.config.nsa_id}",
+                [(PROVIDER_NSA, ctx.provider_nsa)],
+            )
+
+    async def _replayed(self, session: AsyncSession, ctx: RequestContext) -> str | None:
+        """The connection id a re-sent request was answered with, or None if it is new."""
+        logged = await store.logged_request(session, ctx.correlation_id)
+        if logged is None:
+            return None
+        if logged.payload_hash == ctx.payload_hash and logged.operation == ctx.operation:
+            return logged.connection_id
+        raise NsiError(
+            ErrorCode.GENERIC_MESSAGE_PAYLOAD_ERROR,
+            "correlation id already used by a different request",
+            [(CORRELATION_ID, ctx.correlation_id)],
+        )
+
+    # -- callbacks ------------------------------------------------------------
+    def _header(self, ctx: RequestContext | None, row: store.ReservationRow) -> common_pb2.Header:
+        return common_pb2.Header(
+            protocol_version=msg.REQUESTER_PROTOCOL,
+            correlation_id=ctx.correlation_id if ctx else f"urn:uuid:{uuid.uuid4()}",
+            requester_nsa=ctx.requester_nsa if ctx else row.requester_nsa,
+            provider_nsa=self.config.nsa_id,
+            reply_to=ctx.reply_to if ctx else row.reply_to,
+        )
+
+    def _send(
+        self, session: AsyncSession, key: str, method: str, message: Message, correlation_id: str
+    ) -> None:
+        self.outbox.add(
+            session,
+            CHANNEL,
+            key,
+            destination=self.config.requester_target,
+            payload=message.SerializeToString(),
+            attributes={"method": method, "connection_id": key, "correlation_id": correlation_id},
+        )
+
+    def _result(  # noqa: PLR0917
+        self,
+        session: AsyncSession,
+        row: store.ReservationRow,
+        ctx: RequestContext,
+        kind: str,
+        message: Message,
+        now: datetime,
+    ) -> None:
+        method, _ = msg.RESULT_KINDS[kind]
+        payload = message.SerializeToString()
+        store.add_result(
+            session, row, kind=kind, correlation_id=ctx.correlation_id, payload=payload, now=now
+        )
+        self._send(session, row.connection_id, method, message, ctx.correlation_id)
+
+    def _notify(  # noqa: PLR0917
+        self,
+        session: AsyncSession,
+        row: store.ReservationRow,
+        kind: str,
+        build: Callable[[common_pb2.Header, common_pb2.Notification], Message],
+        now: datetime,
+        ctx: RequestContext | None = None,
+    ) -> None:
+        header = self._header(ctx, row)
+        notification = common_pb2.Notification(
+            connection_id=row.connection_id,
+            notification_id=store.next_notification_id(row),
+            time_stamp=msg.timestamp(now),
+        )
+        message = build(header, notification)
+        store.add_notification(session, row, kind, message.SerializeToString(), now)
+        method, _ = msg.NOTIFICATION_KINDS[kind]
+        self._send(session, row.connection_id, method, message, header.correlation_id)
+
+    def _confirmed(self, ctx: RequestContext, cid: str) -> requester_pb2.GenericConfirmedRequest:
+        return requester_pb2.GenericConfirmedRequest(
+            header=self._header_for(ctx), connection_id=cid
+        )
+
+    def _header_for(self, ctx: RequestContext) -> common_pb2.Header:
+        return common_pb2.Header(
+            protocol_version=msg.REQUESTER_PROTOCOL,
+            correlation_id=ctx.correlation_id,
+            requester_nsa=ctx.requester_nsa,
+            provider_nsa=self.config.nsa_id,
+            reply_to=ctx.reply_to,
+        )
+
+    def _failed(
+        self, ctx: RequestContext, res: Reservation, error: NsiError
+    ) -> requester_pb2.GenericFailedRequest:
+        return requester_pb2.GenericFailedRequest(
+            header=self._header_for(ctx),
+            connection_id=res.connection_id,
+            connection_states=msg.connection_states(res),
+            service_exception=msg.service_exception(error, self.config.nsa_id, res.connection_id),
+        )
+
+    def _after_commit(self) -> None:
+        self.outbox.wake()
+        self._timer_wake.set()
+
+    # -- reserve ------------------------------------------------------------
+    async def reserve(
+        self,
+        ctx: RequestContext,
+        connection_id: str,
+        global_reservation_id: str,
+        description: str,
+        request: CriteriaRequest,
+    ) -> str:
+        """Reserve or modify; returns the connection id.  The outcome is a callback."""
+        self.check_header(ctx)
+        now = self.clock()
+        async with self.db.transaction() as session:
+            replayed = await self._replayed(session, ctx)
+            if replayed is not None:
+                return replayed
+            if connection_id:
+                row, res = await self._load(session, connection_id)
+                if res.committed is None:
+                    raise NsiError(
+                        ErrorCode.INVALID_TRANSITION,
+                        "nothing committed to modify",
+                        [(CONNECTION_ID, connection_id)],
+                    )
+                previous: Criteria | None = res.committed
+                criteria = modified_criteria(res.committed, request, now)
+                res.begin_reserve(criteria)
+            else:
+                previous = None
+                criteria = new_criteria(request, now)
+                connection_id = str(uuid.uuid4())
+                res = Reservation(
+                    connection_id, global_reservation_id, description, ctx.requester_nsa
+                )
+                res.begin_reserve(criteria)
+                row = store.new_row(res, ctx.reply_to, now)
+                session.add(row)
+                await session.flush()
+            source, dest = await self._offers(session, criteria, previous, connection_id)
+            try:
+                vlans = await self._allocate(session, connection_id, criteria, source, dest)
+                chosen = replace(criteria, source_vlan=vlans[0], dest_vlan=vlans[1])
+                await self._backend_call(self.backend.reserve_check(connection_id, chosen))
+            except NsiError as exc:
+                res.fail_reserve()
+                await store.save_criteria(session, connection_id, criteria, "failed", now)
+                self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
+            else:
+                held = res.confirm_reserve(*vlans)
+                await store.save_criteria(session, connection_id, held, "held", now)
+                store.add_allocation(session, connection_id, held, source.stp_id, vlans[0])
+                store.add_allocation(session, connection_id, held, dest.stp_id, vlans[1])
+                await store.set_timer(
+                    session,
+                    hold_timer(connection_id, held.version, now, self.config.hold_timeout),
+                )
+                confirmed = requester_pb2.ReserveConfirmedRequest(
+                    header=self._header_for(ctx),
+                    connection_id=connection_id,
+                    global_reservation_id=res.global_reservation_id,
+                    description=res.description,
+                    criteria=msg.confirm_criteria(held),
+                )
+                self._result(session, row, ctx, "reserve_confirmed", confirmed, now)
+            store.apply_states(row, res, now)
+            row.reply_to = ctx.reply_to or row.reply_to
+            store.log_request(
+                session,
+                correlation_id=ctx.correlation_id,
+                payload_hash=ctx.payload_hash,
+                operation=ctx.operation,
+                connection_id=connection_id,
+                now=now,
+            )
+        self._after_commit()
+        return connection_id
+
+    async def _offers(
+        self,
+        session: AsyncSession,
+        criteria: Criteria,
+        previous: Criteria | None,
+        connection_id: str,
+    ) -> tuple[_Offer, _Offer]:
+        """Resolve both STPs against the topology (locking the ports) or refuse at once."""
+        src = self._parse(criteria.source_stp, SOURCE_STP)
+        dst = self._parse(criteria.dest_stp, DEST_STP)
+        if src.local_id == dst.local_id:
+            raise NsiError(
+                ErrorCode.UNSUPPORTED_PARAMETER,
+                "source and destination are the same port",
+                [(DEST_STP, criteria.dest_stp)],
+            )
+        ports = await store.lock_ports(session, [src.local_id, dst.local_id])
+        offers = []
+        for ref, text, variable, kept in (
+            (src, criteria.source_stp, SOURCE_STP, previous.source_vlan if previous else None),
+            (dst, criteria.dest_stp, DEST_STP, previous.dest_vlan if previous else None),
+        ):
+            port = ports.get(ref.local_id)
+            if port is None:
+                raise NsiError(
+                    ErrorCode.UNKNOWN_STP, "no such STP in this network", [(variable, text)]
+                )
+            if not port.enabled:
+                raise NsiError(ErrorCode.STP_UNAVALABLE, "the STP is disabled", [(variable, text)])
+            wanted = port.vlans if ref.vlans is None else ref.vlans.intersect(port.vlans)
+            if kept is not None:  # a modify keeps the VLAN it has
+                wanted = VlanRanges.single(kept)
+            if not wanted:
+                raise NsiError(
+                    ErrorCode.STP_UNAVALABLE,
+                    f"the STP offers VLANs {port.vlans} only",
+                    [(variable, text)],
+                )
+            offers.append(_Offer(port.id, port.capacity, text, variable, wanted))
+        return offers[0], offers[1]
+
+    def _parse(self, text: str, variable: str) -> StpRef:
+        ref = parse_stp(text, variable=variable)
+        if ref.network_id != self.config.network_id:
+            raise NsiError(
+                ErrorCode.DOMAIN_LOOKUP_ERROR,
+                f"this provider serves network {self.config.network_id}",
+                [(variable, text)],
+            )
+        return ref
+
+    async def _allocate(
+        self,
+        session: AsyncSession,
+        connection_id: str,
+        criteria: Criteria,
+        source: _Offer,
+        dest: _Offer,
+    ) -> tuple[int, int]:
+        end = criteria.end or FOREVER
+        port_offers = []
+        for offer in (source, dest):
+            used = await store.usages(
+                session, offer.stp_id, criteria.start, end, excluding=connection_id
+            )
+            check_capacity(
+                offer.capacity, used, criteria.start, end, criteria.capacity, stp=offer.stp
+            )
+            port_offers.append(
+                PortOffer(
+                    offer.stp, offer.variable, offer.wanted, vlans_in_use(used, criteria.start, end)
+                )
+            )
+        return choose_vlans(
+            port_offers[0], port_offers[1], label_swapping=self.config.label_swapping
+        )
+
+    async def _backend_call(self, call: Awaitable[None]) -> None:
+        try:
+            await call
+        except BackendError as exc:
+            raise NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc)) from None
+
+    # -- the generic operations --------------------------------------------
+    async def _load(
+        self, session: AsyncSession, connection_id: str
+    ) -> tuple[store.ReservationRow, Reservation]:
+        row = await store.load_row(session, connection_id, for_update=True)
+        if row is None:
+            raise NsiError(
+                ErrorCode.RESERVATION_NONEXISTENT,
+                "no such connection",
+                [(CONNECTION_ID, connection_id)],
+            )
+        return row, store.reservation_from_row(row, await store.load_versions(session, row))
+
+    async def _operate(self, ctx: RequestContext, connection_id: str, action: Action) -> None:
+        self.check_header(ctx)
+        if not connection_id:
+            raise NsiError(ErrorCode.MISSING_PARAMETER, "no connection id", [(CONNECTION_ID, "")])
+        now = self.clock()
+        async with self.db.transaction() as session:
+            if await self._replayed(session, ctx) is not None:
+                return
+            row, res = await self._load(session, connection_id)
+            await action(session, row, res, now)
+            store.apply_states(row, res, now)
+            row.reply_to = ctx.reply_to or row.reply_to
+            store.log_request(
+                session,
+                correlation_id=ctx.correlation_id,
+                payload_hash=ctx.payload_hash,
+                operation=ctx.operation,
+                connection_id=connection_id,
+                now=now,
+            )
+        self._after_commit()
+
+    async def commit(self, ctx: RequestContext, connection_id: str) -> None:
+        async def action(
+            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        ) -> None:
+            timed_out = res.reservation_state is ReservationState.TIMEOUT
+            res.begin_commit()
+            held = res.held
+            assert held is not None
+            if timed_out:
+                # Chosen behaviour: accepted, then reserveCommitFailed (00700); the
+                # held version is gone, the committed one (if any) stays in force.
+                res.fail_commit()
+                error = NsiError(
+                    ErrorCode.GENERIC_SERVICE_ERROR,
+                    "the hold timer expired before the commit",
+                    [(CONNECTION_ID, connection_id)],
+                )
+                failed = self._failed(ctx, res, error)
+                self._result(session, row, ctx, "reserve_commit_failed", failed, now)
+                return
+            previous = res.committed
+            try:
+                if previous is not None:
+                    await self._backend_call(self.backend.modify(connection_id, previous, held))
+                await self._backend_call(self.backend.commit(connection_id, held))
+            except NsiError as exc:
+                res.fail_commit()
+                await store.set_criteria_status(session, connection_id, held.version, "failed")
+                await store.release_allocations(session, connection_id, version=held.version)
+                await store.cancel_timers(session, connection_id, TimerKind.HOLD_TIMEOUT)
+                failed = self._failed(ctx, res, exc)
+                self._result(session, row, ctx, "reserve_commit_failed", failed, now)
+                return
+            committed = res.confirm_commit()
+            if previous is not None:
+                await store.set_criteria_status(
+                    session, connection_id, previous.version, "superseded"
+                )
+            await store.set_criteria_status(session, connection_id, committed.version, "committed")
+            await store.release_allocations(session, connection_id, older_than=committed.version)
+            await store.cancel_timers(session, connection_id)
+            for timer in schedule_timers(
+                connection_id, committed.version, committed.start, committed.end
+            ):
+                await store.set_timer(session, timer)
+            confirmed = self._confirmed(ctx, connection_id)
+            self._result(session, row, ctx, "reserve_commit_confirmed", confirmed, now)
+            await self._reconcile_data_plane(session, row, res, now)
+
+        await self._operate(ctx, connection_id, action)
+
+    async def abort(self, ctx: RequestContext, connection_id: str) -> None:
+        async def action(
+            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        ) -> None:
+            was_held = res.reservation_state is ReservationState.HELD
+            res.begin_abort()
+            held = res.held
+            if held is not None:
+                if was_held:
+                    await self._backend_call(self.backend.abort(connection_id, held))
+                    await store.set_criteria_status(session, connection_id, held.version, "aborted")
+                await store.release_allocations(session, connection_id, version=held.version)
+            await store.cancel_timers(session, connection_id, TimerKind.HOLD_TIMEOUT)
+            res.confirm_abort()
+            confirmed = self._confirmed(ctx, connection_id)
+            self._result(session, row, ctx, "reserve_abort_confirmed", confirmed, now)
+
+        await self._operate(ctx, connection_id, action)
+
+    async def provision(self, ctx: RequestContext, connection_id: str) -> None:
+        async def action(
+            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        ) -> None:
+            res.begin_provision()
+            res.confirm_provision()
+            confirmed = self._confirmed(ctx, connection_id)
+            self._result(session, row, ctx, "provision_confirmed", confirmed, now)
+            await self._reconcile_data_plane(session, row, res, now)
+
+        await self._operate(ctx, connection_id, action)
+
+    async def release(self, ctx: RequestContext, connection_id: str) -> None:
+        async def action(
+            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        ) -> None:
+            res.begin_release()
+            res.confirm_release()
+            confirmed = self._confirmed(ctx, connection_id)
+            self._result(session, row, ctx, "release_confirmed", confirmed, now)
+            await self._reconcile_data_plane(session, row, res, now)
+
+        await self._operate(ctx, connection_id, action)
+
+    async def terminate(self, ctx: RequestContext, connection_id: str) -> None:
+        async def action(
+            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        ) -> None:
+            res.begin_terminate()
+            await self._reconcile_data_plane(session, row, res, now)
+            with contextlib.suppress(NsiError):
+                await self._backend_call(self.backend.terminate(connection_id, res.committed))
+            if res.held is not None and row.held_version is not None:
+                await store.set_criteria_status(session, connection_id, res.held.version, "aborted")
+            res.confirm_terminate()
+            await self._end(session, connection_id)
+            confirmed = self._confirmed(ctx, connection_id)
+            self._result(session, row, ctx, "terminate_confirmed", confirmed, now)
+
+        await self._operate(ctx, connection_id, action)
+
+    async def _end(self, session: AsyncSession, connection_id: str) -> None:
+        """The connection no longer holds resources nor waits for timers."""
+        await store.release_allocations(session, connection_id)
+        await store.cancel_timers(session, connection_id)
+
+    # -- data plane -------------------------------------------------------
+    async def _reconcile_data_plane(
+        self, session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+    ) -> None:
+        """Bring the data plane to what provision state and schedule say it should be."""
+        want = res.should_be_active(now)
+        if want == (res.data_plane is DataPlaneState.ACTIVE):
+            return
+        assert res.committed is not None
+        try:
+            if want:
+                await self.backend.activate(res.connection_id, res.committed)
+            else:
+                await self.backend.deactivate(res.connection_id, res.committed)
+        except BackendError as exc:
+            event = common_pb2.ACTIVATE_FAILED if want else common_pb2.DEACTIVATE_FAILED
+            error = NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc))
+            self._error_event(session, row, event, error, now)
+            return
+        res.set_data_plane(want)
+        status = common_pb2.DataPlaneStatus(
+            active=want, version=res.data_plane_version, version_consistent=True
+        )
+
+        def build(
+            header: common_pb2.Header, note: common_pb2.Notification
+        ) -> requester_pb2.DataPlaneStateChangeRequest:
+            return requester_pb2.DataPlaneStateChangeRequest(
+                header=header, notification=note, data_plane_status=status
+            )
+
+        self._notify(session, row, "data_plane_state_change", build, now)
+
+    def _error_event(
+        self,
+        session: AsyncSession,
+        row: store.ReservationRow,
+        event: common_pb2.EventType.ValueType,
+        error: NsiError,
+        now: datetime,
+    ) -> None:
+        exception = msg.service_exception(error, self.config.nsa_id, row.connection_id)
+
+        def build(
+            header: common_pb2.Header, note: common_pb2.Notification
+        ) -> requester_pb2.ErrorEventRequest:
+            return requester_pb2.ErrorEventRequest(
+                header=header,
+                notification=note,
+                event=event,
+                originating_connection_id=row.connection_id,
+                originating_nsa=self.config.nsa_id,
+                service_exception=exception,
+            )
+
+        self._notify(session, row, "error_event", build, now)
+
+    # -- timers -------------------------------------------------------------
+    async def fire_due_timers(self) -> int:
+        """Fire every timer that is due now, each in its own transaction."""
+        now = self.clock()
+        async with self.db.sessions() as session:
+            due = await store.due_timers(session, now)
+        fired = 0
+        for timer in due:
+            async with self.db.transaction() as session:
+                if not await store.take_timer(session, timer):
+                    continue
+                row = await store.load_row(session, timer.connection_id, for_update=True)
+                if row is None:
+                    continue
+                res = store.reservation_from_row(row, await store.load_versions(session, row))
+                await self._fire(session, row, res, timer, self.clock())
+                store.apply_states(row, res, self.clock())
+                fired += 1
+        if fired:
+            self.outbox.wake()
+        return fired
+
+    async def _fire(
+        self,
+        session: AsyncSession,
+        row: store.ReservationRow,
+        res: Reservation,
+        timer: Timer,
+        now: datetime,
+    ) -> None:
+        cid = res.connection_id
+        if timer.kind is TimerKind.HOLD_TIMEOUT:
+            if res.reservation_state is not ReservationState.HELD or res.held is None:
+                return
+            if res.held.version != timer.version:
+                return
+            res.hold_timeout()
+            await store.set_criteria_status(session, cid, timer.version, "timed-out")
+            await store.release_allocations(session, cid, version=timer.version)
+            seconds = round(self.config.hold_timeout)
+
+            def build(
+                header: common_pb2.Header, note: common_pb2.Notification
+            ) -> requester_pb2.ReserveTimeoutRequest:
+                return requester_pb2.ReserveTimeoutRequest(
+                    header=header,
+                    notification=note,
+                    timeout_value=seconds,
+                    originating_connection_id=cid,
+                    originating_nsa=self.config.nsa_id,
+                )
+
+            self._notify(session, row, "reserve_timeout", build, now)
+            return
+        if res.committed is None or res.committed.version != timer.version:
+            return
+        if res.lifecycle_state is not LifecycleState.CREATED:
+            return
+        await self._reconcile_data_plane(session, row, res, now)
+        if timer.kind is TimerKind.END:
+            res.end_time_reached()
+            await self._end(session, cid)
+
+    async def run_timers(self) -> None:
+        """Sleep until the next due timer (from the database), fire, repeat."""
+        while True:
+            self._timer_wake.clear()
+            try:
+                await self.fire_due_timers()
+                async with self.db.sessions() as session:
+                    due = await store.next_due(session)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("agent timers failed; retrying")
+                due = None
+            delay = TIMER_POLL if due is None else min(TIMER_POLL, seconds_until(due, self.clock()))
+            if delay <= 0:
+                await asyncio.sleep(0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._timer_wake.wait(), delay)
+
+    async def start_timers(self) -> None:
+        if self._timer_task is None:
+            self._timer_task = asyncio.create_task(self.run_timers(), name="agent-timers")
+
+    async def stop_timers(self) -> None:
+        if self._timer_task is not None:
+            self._timer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer_task
+            self._timer_task = None
+
+    # -- health -------------------------------------------------------------
+    async def check_health(self) -> int:
+        """Ask the backend about every active data plane; end the failed ones (forcedEnd)."""
+        async with self.db.sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(store.ReservationRow.connection_id).where(
+                        store.ReservationRow.data_plane_active.is_(True)
+                    )
+                )
+            )
+        ended = 0
+        for cid in ids:
+            async with self.db.transaction() as session:
+                row = await store.load_row(session, cid, for_update=True)
+                if row is None:
+                    continue
+                res = store.reservation_from_row(row, await store.load_versions(session, row))
+                if res.committed is None or res.lifecycle_state is not LifecycleState.CREATED:
+                    continue
+                try:
+                    healthy = await self.backend.health(cid, res.committed)
+                except BackendError:
+                    healthy = False
+                if healthy:
+                    continue
+                now = self.clock()
+                res.forced_end()
+                res.set_data_plane(False)
+                error = NsiError(
+                    ErrorCode.GENERIC_RM_ERROR,
+                    "the network reports the service down",
+                    [(CONNECTION_ID, cid)],
+                )
+                self._error_event(session, row, common_pb2.FORCED_END, error, now)
+                await self._end(session, cid)
+                store.apply_states(row, res, now)
+                ended += 1
+        if ended:
+            self.outbox.wake()
+        return ended
+
+    # -- delivery give-up -------------------------------------------------------
+    async def on_give_up(self, envelope: Envelope, reason: str) -> None:
+        """A callback could not be delivered: record and send messageDeliveryTimeout."""
+        method = envelope.attributes.get("method", "")
+        cid = envelope.attributes.get("connection_id", "")
+        if method == "MessageDeliveryTimeout" or not cid:
+            return
+        now = self.clock()
+        async with self.db.transaction() as session:
+            row = await store.load_row(session, cid, for_update=True)
+            if row is None:
+                return
+            failed_correlation = str(envelope.attributes.get("correlation_id", ""))
+
+            def build(
+                header: common_pb2.Header, note: common_pb2.Notification
+            ) -> requester_pb2.MessageDeliveryTimeoutRequest:
+                return requester_pb2.MessageDeliveryTimeoutRequest(
+                    header=header, notification=note, correlation_id=failed_correlation
+                )
+
+            self._notify(session, row, "message_delivery_timeout", build, now)
+            row.last_modified = now
+        self.outbox.wake()
+
+    # -- queries ------------------------------------------------------------
+    async def query_summary(
+        self,
+        ctx: RequestContext,
+        connection_ids: list[str],
+        global_ids: list[str],
+        if_modified_since: datetime | None,
+    ) -> requester_pb2.QueryConfirmedRequest:
+        self.check_header(ctx)
+        async with self.db.sessions() as session:
+            query = select(store.ReservationRow)
+            if connection_ids or global_ids:
+                query = query.where(
+                    or_(
+                        store.ReservationRow.connection_id.in_(connection_ids),
+                        store.ReservationRow.global_reservation_id.in_(global_ids),
+                    )
+                )
+            else:
+                query = query.where(store.ReservationRow.requester_nsa == ctx.requester_nsa)
+            if if_modified_since is not None:
+                query = query.where(store.ReservationRow.last_modified > if_modified_since)
+            rows = list(await session.scalars(query.order_by(store.ReservationRow.created_at)))
+            versions = await store.criteria_of(session, [r.connection_id for r in rows])
+        out = requester_pb2.QueryConfirmedRequest(header=self._header_for(ctx))
+        for row in rows:
+            res = store.reservation_from_row(row, {})
+            out.reservation.append(
+                requester_pb2.QueryResult(
+                    connection_id=row.connection_id,
+                    global_reservation_id=row.global_reservation_id,
+                    description=row.description,
+                    criteria=[msg.query_criteria(c) for c in versions.get(row.connection_id, [])],
+                    requester_nsa=row.requester_nsa,
+                    connection_states=msg.connection_states(res),
+                    notification_id=row.notification_seq,
+                    result_id=row.result_seq,
+                )
+            )
+        if rows:
+            out.last_modified.CopyFrom(msg.timestamp(max(r.last_modified for r in rows)))
+        return out
+
+    async def query_notifications(
+        self, ctx: RequestContext, connection_id: str, first: int, last: int
+    ) -> requester_pb2.QueryNotificationConfirmedRequest:
+        self.check_header(ctx)
+        async with self.db.sessions() as session:
+            await self._require(session, connection_id)
+            rows = await store.notifications(session, connection_id, first, last)
+        out = requester_pb2.QueryNotificationConfirmedRequest(header=self._header_for(ctx))
+        for row in rows:
+            _, cls = msg.NOTIFICATION_KINDS[row.kind]
+            item = cls.FromString(row.payload)
+            getattr(out, row.kind).append(item)
+        return out
+
+    async def query_results(
+        self, ctx: RequestContext, connection_id: str, first: int, last: int
+    ) -> requester_pb2.QueryResultConfirmedRequest:
+        self.check_header(ctx)
+        async with self.db.sessions() as session:
+            await self._require(session, connection_id)
+            rows = await store.results(session, connection_id, first, last)
+        out = requester_pb2.QueryResultConfirmedRequest(header=self._header_for(ctx))
+        for row in rows:
+            _, cls = msg.RESULT_KINDS[row.kind]
+            result = requester_pb2.ResultResponse(
+                result_id=row.result_id,
+                correlation_id=row.correlation_id,
+                time_stamp=msg.timestamp(row.created_at),
+            )
+            getattr(result, row.kind).CopyFrom(cls.FromString(row.payload))
+            out.result.append(result)
+        return out
+
+    async def _require(self, session: AsyncSession, connection_id: str) -> None:
+        if not connection_id or await session.get(store.ReservationRow, connection_id) is None:
+            raise NsiError(
+                ErrorCode.RESERVATION_NONEXISTENT,
+                "no such connection",
+                [(CONNECTION_ID, connection_id)],
+            )
+
+    async def send_query_answer(self, ctx: RequestContext, method: str, answer: Message) -> None:
+        """Deliver the answer of an asynchronous query through the outbox."""
+        async with self.db.transaction() as session:
+            self._send(session, f"query:{ctx.requester_nsa}", method, answer, ctx.correlation_id)
+        self.outbox.wake()
+
+
+@dataclass(frozen=True)
+class _Offer:
+    stp_id: str
+    capacity: int
+    stp: str
+    variable: str
+    wanted: VlanRanges
