@@ -124,7 +124,7 @@ def test_chosen_vlans_are_free_requested_and_lowest(
     try:
         va, vb = choose_vlans(a, b, label_swapping=swapping)
     except NsiError as exc:
-        assert exc.error_id == "00704"
+        assert exc.error_id == "00704"  # noqa: PT017
         free = set(range(100, 121))
         assert (
             not (free - taken_a - taken_b)
