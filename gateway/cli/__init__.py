@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from gateway.cli.config_cmd import app as config_app
+from gateway.cli.reservations import app as reservations_app
 from gateway.cli.serve import serve
+from gateway.cli.stp import app as stp_app
 
 app = typer.Typer(
     name="nsgw",
@@ -16,6 +18,8 @@ app = typer.Typer(
 )
 app.command()(serve)
 app.add_typer(config_app, name="config")
+app.add_typer(stp_app, name="stp")
+app.add_typer(reservations_app, name="reservations")
 
 
 def main() -> None:
