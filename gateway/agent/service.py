@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -100,6 +100,12 @@ class AgentService:
         self.db, self.outbox, self.backend, self.config = db, outbox, backend, config
         self.clock = clock
         self._timer_wake = asyncio.Event()
+        self._next_wake: datetime | None = None  # when the timer task will look next
+        self._due_hint: datetime | None = None  # earliest timer set since the last wake
+        # SQLite has one writer at a time, and every transaction begins with
+        # BEGIN IMMEDIATE; queueing this service's transactions in-process
+        # avoids connections spinning in SQLite's busy handler.
+        self._serial = asyncio.Lock() if db.backend == "sqlite" else None
         self._timer_task: asyncio.Task[None] | None = None
 
     # -- header, request log ------------------------------------------------
@@ -213,9 +219,36 @@ class AgentService:
             service_exception=msg.service_exception(error, self.config.nsa_id, res.connection_id),
         )
 
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        if self._serial is None:
+            async with self.db.transaction() as session:
+                yield session
+            return
+        async with self._serial, self.db.transaction() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        if self._serial is None:
+            async with self.db.sessions() as session:
+                yield session
+            return
+        async with self._serial, self.db.sessions() as session:
+            yield session
+
+    async def _set_timer(
+        self, session: AsyncSession, timer: Timer, *, replace: bool = True
+    ) -> None:
+        await store.set_timer(session, timer, replace=replace)
+        if self._due_hint is None or timer.due < self._due_hint:
+            self._due_hint = timer.due
+
     def _after_commit(self) -> None:
         self.outbox.wake()
-        self._timer_wake.set()
+        hint, self._due_hint = self._due_hint, None
+        if hint is not None and (self._next_wake is None or hint < self._next_wake):
+            self._timer_wake.set()
 
     # -- reserve ------------------------------------------------------------
     async def reserve(
@@ -229,7 +262,7 @@ class AgentService:
         """Reserve or modify; returns the connection id.  The outcome is a callback."""
         self.check_header(ctx)
         now = self.clock()
-        async with self.db.transaction() as session:
+        async with self._transaction() as session:
             replayed = await self._replayed(session, ctx)
             if replayed is not None:
                 return replayed
@@ -253,25 +286,31 @@ class AgentService:
                 )
                 res.begin_reserve(criteria)
                 row = store.new_row(res, ctx.reply_to, now)
-                session.add(row)
-                await session.flush()
+            new = previous is None
             source, dest = await self._offers(session, criteria, previous, connection_id)
             try:
                 vlans = await self._allocate(session, connection_id, criteria, source, dest)
+                if new:  # written now, once (criteria and allocations refer to it)
+                    session.add(row)
+                    await session.flush()
                 chosen = replace(criteria, source_vlan=vlans[0], dest_vlan=vlans[1])
                 await self._backend_call(self.backend.reserve_check(connection_id, chosen))
             except NsiError as exc:
+                if new and row not in session:
+                    session.add(row)
+                    await session.flush()
                 res.fail_reserve()
-                await store.save_criteria(session, connection_id, criteria, "failed", now)
+                await store.save_criteria(session, connection_id, criteria, "failed", now, new=new)
                 self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
             else:
                 held = res.confirm_reserve(*vlans)
-                await store.save_criteria(session, connection_id, held, "held", now)
+                await store.save_criteria(session, connection_id, held, "held", now, new=new)
                 store.add_allocation(session, connection_id, held, source.stp_id, vlans[0])
                 store.add_allocation(session, connection_id, held, dest.stp_id, vlans[1])
-                await store.set_timer(
+                await self._set_timer(
                     session,
                     hold_timer(connection_id, held.version, now, self.config.hold_timeout),
+                    replace=not new,
                 )
                 confirmed = requester_pb2.ReserveConfirmedRequest(
                     header=self._header_for(ctx),
@@ -355,10 +394,11 @@ class AgentService:
     ) -> tuple[int, int]:
         end = criteria.end or FOREVER
         port_offers = []
+        in_use = await store.usages(
+            session, [source.stp_id, dest.stp_id], criteria.start, end, excluding=connection_id
+        )
         for offer in (source, dest):
-            used = await store.usages(
-                session, offer.stp_id, criteria.start, end, excluding=connection_id
-            )
+            used = in_use[offer.stp_id]
             check_capacity(
                 offer.capacity, used, criteria.start, end, criteria.capacity, stp=offer.stp
             )
@@ -395,7 +435,7 @@ class AgentService:
         if not connection_id:
             raise NsiError(ErrorCode.MISSING_PARAMETER, "no connection id", [(CONNECTION_ID, "")])
         now = self.clock()
-        async with self.db.transaction() as session:
+        async with self._transaction() as session:
             if await self._replayed(session, ctx) is not None:
                 return
             row, res = await self._load(session, connection_id)
@@ -456,7 +496,7 @@ class AgentService:
             for timer in schedule_timers(
                 connection_id, committed.version, committed.start, committed.end
             ):
-                await store.set_timer(session, timer)
+                await self._set_timer(session, timer)
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "reserve_commit_confirmed", confirmed, now)
             await self._reconcile_data_plane(session, row, res, now)
@@ -589,11 +629,11 @@ class AgentService:
     async def fire_due_timers(self) -> int:
         """Fire every timer that is due now, each in its own transaction."""
         now = self.clock()
-        async with self.db.sessions() as session:
+        async with self._read() as session:
             due = await store.due_timers(session, now)
         fired = 0
         for timer in due:
-            async with self.db.transaction() as session:
+            async with self._transaction() as session:
                 if not await store.take_timer(session, timer):
                     continue
                 row = await store.load_row(session, timer.connection_id, for_update=True)
@@ -654,13 +694,14 @@ class AgentService:
             self._timer_wake.clear()
             try:
                 await self.fire_due_timers()
-                async with self.db.sessions() as session:
+                async with self._read() as session:
                     due = await store.next_due(session)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("agent timers failed; retrying")
                 due = None
+            self._next_wake = due
             delay = TIMER_POLL if due is None else min(TIMER_POLL, seconds_until(due, self.clock()))
             if delay <= 0:
                 await asyncio.sleep(0)
@@ -682,7 +723,7 @@ class AgentService:
     # -- health -------------------------------------------------------------
     async def check_health(self) -> int:
         """Ask the backend about every active data plane; end the failed ones (forcedEnd)."""
-        async with self.db.sessions() as session:
+        async with self._read() as session:
             ids = list(
                 await session.scalars(
                     select(store.ReservationRow.connection_id).where(
@@ -692,7 +733,7 @@ class AgentService:
             )
         ended = 0
         for cid in ids:
-            async with self.db.transaction() as session:
+            async with self._transaction() as session:
                 row = await store.load_row(session, cid, for_update=True)
                 if row is None:
                     continue
@@ -729,7 +770,7 @@ class AgentService:
         if method == "MessageDeliveryTimeout" or not cid:
             return
         now = self.clock()
-        async with self.db.transaction() as session:
+        async with self._transaction() as session:
             row = await store.load_row(session, cid, for_update=True)
             if row is None:
                 return
@@ -755,7 +796,7 @@ class AgentService:
         if_modified_since: datetime | None,
     ) -> requester_pb2.QueryConfirmedRequest:
         self.check_header(ctx)
-        async with self.db.sessions() as session:
+        async with self._read() as session:
             query = select(store.ReservationRow)
             if connection_ids or global_ids:
                 query = query.where(
@@ -793,7 +834,7 @@ class AgentService:
         self, ctx: RequestContext, connection_id: str, first: int, last: int
     ) -> requester_pb2.QueryNotificationConfirmedRequest:
         self.check_header(ctx)
-        async with self.db.sessions() as session:
+        async with self._read() as session:
             await self._require(session, connection_id)
             rows = await store.notifications(session, connection_id, first, last)
         out = requester_pb2.QueryNotificationConfirmedRequest(header=self._header_for(ctx))
@@ -807,7 +848,7 @@ class AgentService:
         self, ctx: RequestContext, connection_id: str, first: int, last: int
     ) -> requester_pb2.QueryResultConfirmedRequest:
         self.check_header(ctx)
-        async with self.db.sessions() as session:
+        async with self._read() as session:
             await self._require(session, connection_id)
             rows = await store.results(session, connection_id, first, last)
         out = requester_pb2.QueryResultConfirmedRequest(header=self._header_for(ctx))
@@ -832,7 +873,7 @@ class AgentService:
 
     async def send_query_answer(self, ctx: RequestContext, method: str, answer: Message) -> None:
         """Deliver the answer of an asynchronous query through the outbox."""
-        async with self.db.transaction() as session:
+        async with self._transaction() as session:
             self._send(session, f"query:{ctx.requester_nsa}", method, answer, ctx.correlation_id)
         self.outbox.wake()
 

@@ -249,22 +249,24 @@ async def port_in_use(session: AsyncSession, stp_id: str) -> list[str]:
 
 async def usages(
     session: AsyncSession,
-    stp_id: str,
+    stp_ids: list[str],
     start: datetime,
     end: datetime,
     *,
     excluding: str = "",
-) -> list[Usage]:
-    """Allocations on one port overlapping [start, end), except those of ``excluding``."""
+) -> dict[str, list[Usage]]:
+    """Allocations on the ports overlapping [start, end), except those of ``excluding``."""
     query = select(AllocationRow).where(
-        AllocationRow.stp_id == stp_id,
+        AllocationRow.stp_id.in_(stp_ids),
         AllocationRow.end_time > start,
         AllocationRow.start_time < end,
     )
     if excluding:
         query = query.where(AllocationRow.connection_id != excluding)
-    rows = await session.scalars(query)
-    return [Usage(r.start_time, r.end_time, r.bandwidth, r.vlan) for r in rows]
+    found: dict[str, list[Usage]] = {stp_id: [] for stp_id in stp_ids}
+    for r in await session.scalars(query):
+        found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
+    return found
 
 
 def add_allocation(
@@ -395,9 +397,16 @@ def new_row(res: Reservation, reply_to: str, now: datetime) -> ReservationRow:
 
 
 async def save_criteria(
-    session: AsyncSession, connection_id: str, criteria: Criteria, status: str, now: datetime
+    session: AsyncSession,
+    connection_id: str,
+    criteria: Criteria,
+    status: str,
+    now: datetime,
+    *,
+    new: bool = False,
 ) -> None:
-    row = await session.get(CriteriaRow, (connection_id, criteria.version))
+    """Store a criteria version (``new``: known not to be stored yet, saves a read)."""
+    row = None if new else await session.get(CriteriaRow, (connection_id, criteria.version))
     if row is None:
         row = CriteriaRow(connection_id=connection_id, version=criteria.version, created_at=now)
         session.add(row)
@@ -537,9 +546,10 @@ def log_request(
     )
 
 
-async def set_timer(session: AsyncSession, timer: Timer) -> None:
+async def set_timer(session: AsyncSession, timer: Timer, *, replace: bool = True) -> None:
     """Store a timer, replacing the connection's earlier timer of the same kind."""
-    await cancel_timers(session, timer.connection_id, timer.kind)
+    if replace:
+        await cancel_timers(session, timer.connection_id, timer.kind)
     session.add(
         TimerRow(
             connection_id=timer.connection_id,
