@@ -58,7 +58,7 @@ async def load_ports(db: Database, ports: list[Port]) -> None:
     """Add or update the given STPs."""
     async with db.transaction() as session:
         for port in ports:
-            await store.save_port(session, port)
+            await session.run_sync(store.save_port, port)
 
 
 class AgentComponent:
@@ -131,5 +131,5 @@ class AgentComponent:
             self._health_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health_task
-        await self.service.stop_timers()
+        await self.service.close()
         await self.callbacks.close()

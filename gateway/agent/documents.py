@@ -139,7 +139,7 @@ class Documents:
 
     async def _ports(self) -> tuple[list[Port], datetime]:
         async with self._db.sessions() as session:
-            ports = await store.list_ports(session)
+            ports = await session.run_sync(store.list_ports)
         digest = hashlib.sha256(repr(ports).encode()).hexdigest()
         if digest != self._digest:
             if self._digest:

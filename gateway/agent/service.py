@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gateway.agent import messages as msg
 from gateway.agent import store
@@ -50,16 +51,20 @@ from gateway.agent.domain.reservation import (
 from gateway.agent.domain.states import DataPlaneState, LifecycleState, ReservationState
 from gateway.agent.domain.stp import StpRef, VlanRanges, parse_stp
 from gateway.agent.domain.timers import Timer, TimerKind, hold_timer, schedule_timers, seconds_until
+from gateway.agent.units import StoreUnits
 from gateway.db import Database, utcnow
 from gateway.logs import get_logger
-from gateway.outbox import Envelope, Outbox
+from gateway.outbox import PENDING, Envelope, Outbox, OutboxRow
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
 from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 
 log = get_logger(__name__)
 
 CHANNEL = "nsi-agent-callback"
-TIMER_POLL = 30.0  # longest sleep of the timer task (a safety net; it is woken on changes)
+TIMER_POLL = 30.0
+BACKEND_DEADLINE = 120.0  # seconds a backend call may take inside a transaction
+T = TypeVar("T")
+R = TypeVar("R")  # longest sleep of the timer task (a safety net; it is woken on changes)
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,7 @@ class RequestContext:
     payload_hash: str = ""
 
 
-Action = Callable[[AsyncSession, store.ReservationRow, Reservation, datetime], Awaitable[None]]
+Action = Callable[[Session, store.ReservationRow, Reservation, datetime], None]
 
 
 class AgentService:
@@ -102,10 +107,8 @@ class AgentService:
         self._timer_wake = asyncio.Event()
         self._next_wake: datetime | None = None  # when the timer task will look next
         self._due_hint: datetime | None = None  # earliest timer set since the last wake
-        # SQLite has one writer at a time, and every transaction begins with
-        # BEGIN IMMEDIATE; queueing this service's transactions in-process
-        # avoids connections spinning in SQLite's busy handler.
-        self._serial = asyncio.Lock() if db.backend == "sqlite" else None
+        self._units = StoreUnits(db)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._timer_task: asyncio.Task[None] | None = None
 
     # -- header, request log ------------------------------------------------
@@ -124,9 +127,9 @@ class AgentService:
                 [(PROVIDER_NSA, ctx.provider_nsa)],
             )
 
-    async def _replayed(self, session: AsyncSession, ctx: RequestContext) -> str | None:
+    def _replayed(self, session: Session, ctx: RequestContext) -> str | None:
         """The connection id a re-sent request was answered with, or None if it is new."""
-        logged = await store.logged_request(session, ctx.correlation_id)
+        logged = store.logged_request(session, ctx.correlation_id)
         if logged is None:
             return None
         if logged.payload_hash == ctx.payload_hash and logged.operation == ctx.operation:
@@ -148,20 +151,30 @@ class AgentService:
         )
 
     def _send(
-        self, session: AsyncSession, key: str, method: str, message: Message, correlation_id: str
+        self, session: Session, key: str, method: str, message: Message, correlation_id: str
     ) -> None:
-        self.outbox.add(
-            session,
-            CHANNEL,
-            key,
-            destination=self.config.requester_target,
-            payload=message.SerializeToString(),
-            attributes={"method": method, "connection_id": key, "correlation_id": correlation_id},
+        now = utcnow()
+        session.add(
+            OutboxRow(
+                channel=CHANNEL,
+                ordering_key=key,
+                destination=self.config.requester_target,
+                payload=message.SerializeToString(),
+                attributes={
+                    "method": method,
+                    "connection_id": key,
+                    "correlation_id": correlation_id,
+                },
+                state=PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
         )
 
     def _result(  # noqa: PLR0917
         self,
-        session: AsyncSession,
+        session: Session,
         row: store.ReservationRow,
         ctx: RequestContext,
         kind: str,
@@ -177,7 +190,7 @@ class AgentService:
 
     def _notify(  # noqa: PLR0917
         self,
-        session: AsyncSession,
+        session: Session,
         row: store.ReservationRow,
         kind: str,
         build: Callable[[common_pb2.Header, common_pb2.Notification], Message],
@@ -219,28 +232,23 @@ class AgentService:
             service_exception=msg.service_exception(error, self.config.nsa_id, res.connection_id),
         )
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        if self._serial is None:
-            async with self.db.transaction() as session:
-                yield session
-            return
-        async with self._serial, self.db.transaction() as session:
-            yield session
+    # -- running transactions --------------------------------------------------
+    async def _run(self, body: Callable[[Session], T]) -> T:
+        """Run ``body`` in one transaction on the store's thread (one hop per request)."""
+        self._loop = asyncio.get_running_loop()
+        return await self._loop.run_in_executor(self._units.executor, self._units.write, body)
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncSession]:
-        if self._serial is None:
-            async with self.db.sessions() as session:
-                yield session
-            return
-        async with self._serial, self.db.sessions() as session:
-            yield session
+    async def _run_read(self, body: Callable[[Session], T]) -> T:
+        self._loop = asyncio.get_running_loop()
+        return await self._loop.run_in_executor(self._units.executor, self._units.read, body)
 
-    async def _set_timer(
-        self, session: AsyncSession, timer: Timer, *, replace: bool = True
-    ) -> None:
-        await store.set_timer(session, timer, replace=replace)
+    def _await(self, call: Coroutine[Any, Any, R]) -> R:
+        """Await a coroutine (a backend call) on the event loop from the store's thread."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(call, self._loop).result(BACKEND_DEADLINE)
+
+    def _set_timer(self, session: Session, timer: Timer, *, replace: bool = True) -> None:
+        store.set_timer(session, timer, replace=replace)
         if self._due_hint is None or timer.due < self._due_hint:
             self._due_hint = timer.due
 
@@ -251,7 +259,7 @@ class AgentService:
             self._timer_wake.set()
 
     # -- reserve ------------------------------------------------------------
-    async def reserve(
+    async def reserve(  # noqa: PLR0915
         self,
         ctx: RequestContext,
         connection_id: str,
@@ -262,12 +270,16 @@ class AgentService:
         """Reserve or modify; returns the connection id.  The outcome is a callback."""
         self.check_header(ctx)
         now = self.clock()
-        async with self._transaction() as session:
-            replayed = await self._replayed(session, ctx)
-            if replayed is not None:
-                return replayed
+        replayed: list[str] = []
+
+        def body(session: Session) -> str:
+            nonlocal connection_id
+            logged = self._replayed(session, ctx)
+            if logged is not None:
+                replayed.append(logged)
+                return logged
             if connection_id:
-                row, res = await self._load(session, connection_id)
+                row, res = self._load(session, connection_id)
                 if res.committed is None:
                     raise NsiError(
                         ErrorCode.INVALID_TRANSITION,
@@ -287,27 +299,27 @@ class AgentService:
                 res.begin_reserve(criteria)
                 row = store.new_row(res, ctx.reply_to, now)
             new = previous is None
-            source, dest = await self._offers(session, criteria, previous, connection_id)
+            source, dest = self._offers(session, criteria, previous, connection_id)
             try:
-                vlans = await self._allocate(session, connection_id, criteria, source, dest)
+                vlans = self._allocate(session, connection_id, criteria, source, dest)
                 if new:  # written now, once (criteria and allocations refer to it)
                     session.add(row)
-                    await session.flush()
+                    session.flush()
                 chosen = replace(criteria, source_vlan=vlans[0], dest_vlan=vlans[1])
-                await self._backend_call(self.backend.reserve_check(connection_id, chosen))
+                self._backend_call(self.backend.reserve_check(connection_id, chosen))
             except NsiError as exc:
                 if new and row not in session:
                     session.add(row)
-                    await session.flush()
+                    session.flush()
                 res.fail_reserve()
-                await store.save_criteria(session, connection_id, criteria, "failed", now, new=new)
+                store.save_criteria(session, connection_id, criteria, "failed", now, new=new)
                 self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
             else:
                 held = res.confirm_reserve(*vlans)
-                await store.save_criteria(session, connection_id, held, "held", now, new=new)
+                store.save_criteria(session, connection_id, held, "held", now, new=new)
                 store.add_allocation(session, connection_id, held, source.stp_id, vlans[0])
                 store.add_allocation(session, connection_id, held, dest.stp_id, vlans[1])
-                await self._set_timer(
+                self._set_timer(
                     session,
                     hold_timer(connection_id, held.version, now, self.config.hold_timeout),
                     replace=not new,
@@ -330,12 +342,16 @@ class AgentService:
                 connection_id=connection_id,
                 now=now,
             )
-        self._after_commit()
-        return connection_id
+            return connection_id
 
-    async def _offers(
+        answer = await self._run(body)
+        if not replayed:
+            self._after_commit()
+        return answer
+
+    def _offers(
         self,
-        session: AsyncSession,
+        session: Session,
         criteria: Criteria,
         previous: Criteria | None,
         connection_id: str,
@@ -349,7 +365,7 @@ class AgentService:
                 "source and destination are the same port",
                 [(DEST_STP, criteria.dest_stp)],
             )
-        ports = await store.lock_ports(session, [src.local_id, dst.local_id])
+        ports = store.lock_ports(session, [src.local_id, dst.local_id])
         offers = []
         for ref, text, variable, kept in (
             (src, criteria.source_stp, SOURCE_STP, previous.source_vlan if previous else None),
@@ -384,9 +400,9 @@ class AgentService:
             )
         return ref
 
-    async def _allocate(
+    def _allocate(
         self,
-        session: AsyncSession,
+        session: Session,
         connection_id: str,
         criteria: Criteria,
         source: _Offer,
@@ -394,7 +410,7 @@ class AgentService:
     ) -> tuple[int, int]:
         end = criteria.end or FOREVER
         port_offers = []
-        in_use = await store.usages(
+        in_use = store.usages(
             session, [source.stp_id, dest.stp_id], criteria.start, end, excluding=connection_id
         )
         for offer in (source, dest):
@@ -411,35 +427,36 @@ class AgentService:
             port_offers[0], port_offers[1], label_swapping=self.config.label_swapping
         )
 
-    async def _backend_call(self, call: Awaitable[None]) -> None:
+    def _backend_call(self, call: Coroutine[Any, Any, None]) -> None:
         try:
-            await call
+            self._await(call)
         except BackendError as exc:
             raise NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc)) from None
 
     # -- the generic operations --------------------------------------------
-    async def _load(
-        self, session: AsyncSession, connection_id: str
+    def _load(
+        self, session: Session, connection_id: str
     ) -> tuple[store.ReservationRow, Reservation]:
-        row = await store.load_row(session, connection_id, for_update=True)
+        row = store.load_row(session, connection_id, for_update=True)
         if row is None:
             raise NsiError(
                 ErrorCode.RESERVATION_NONEXISTENT,
                 "no such connection",
                 [(CONNECTION_ID, connection_id)],
             )
-        return row, store.reservation_from_row(row, await store.load_versions(session, row))
+        return row, store.reservation_from_row(row, store.load_versions(session, row))
 
     async def _operate(self, ctx: RequestContext, connection_id: str, action: Action) -> None:
         self.check_header(ctx)
         if not connection_id:
             raise NsiError(ErrorCode.MISSING_PARAMETER, "no connection id", [(CONNECTION_ID, "")])
         now = self.clock()
-        async with self._transaction() as session:
-            if await self._replayed(session, ctx) is not None:
+
+        def body(session: Session) -> None:
+            if self._replayed(session, ctx) is not None:
                 return
-            row, res = await self._load(session, connection_id)
-            await action(session, row, res, now)
+            row, res = self._load(session, connection_id)
+            action(session, row, res, now)
             store.apply_states(row, res, now)
             row.reply_to = ctx.reply_to or row.reply_to
             store.log_request(
@@ -450,11 +467,13 @@ class AgentService:
                 connection_id=connection_id,
                 now=now,
             )
+
+        await self._run(body)
         self._after_commit()
 
     async def commit(self, ctx: RequestContext, connection_id: str) -> None:
-        async def action(
-            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        def action(
+            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
         ) -> None:
             timed_out = res.reservation_state is ReservationState.TIMEOUT
             res.begin_commit()
@@ -475,47 +494,45 @@ class AgentService:
             previous = res.committed
             try:
                 if previous is not None:
-                    await self._backend_call(self.backend.modify(connection_id, previous, held))
-                await self._backend_call(self.backend.commit(connection_id, held))
+                    self._backend_call(self.backend.modify(connection_id, previous, held))
+                self._backend_call(self.backend.commit(connection_id, held))
             except NsiError as exc:
                 res.fail_commit()
-                await store.set_criteria_status(session, connection_id, held.version, "failed")
-                await store.release_allocations(session, connection_id, version=held.version)
-                await store.cancel_timers(session, connection_id, TimerKind.HOLD_TIMEOUT)
+                store.set_criteria_status(session, connection_id, held.version, "failed")
+                store.release_allocations(session, connection_id, version=held.version)
+                store.cancel_timers(session, connection_id, TimerKind.HOLD_TIMEOUT)
                 failed = self._failed(ctx, res, exc)
                 self._result(session, row, ctx, "reserve_commit_failed", failed, now)
                 return
             committed = res.confirm_commit()
             if previous is not None:
-                await store.set_criteria_status(
-                    session, connection_id, previous.version, "superseded"
-                )
-            await store.set_criteria_status(session, connection_id, committed.version, "committed")
-            await store.release_allocations(session, connection_id, older_than=committed.version)
-            await store.cancel_timers(session, connection_id)
+                store.set_criteria_status(session, connection_id, previous.version, "superseded")
+            store.set_criteria_status(session, connection_id, committed.version, "committed")
+            store.release_allocations(session, connection_id, older_than=committed.version)
+            store.cancel_timers(session, connection_id)
             for timer in schedule_timers(
                 connection_id, committed.version, committed.start, committed.end
             ):
-                await self._set_timer(session, timer)
+                self._set_timer(session, timer)
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "reserve_commit_confirmed", confirmed, now)
-            await self._reconcile_data_plane(session, row, res, now)
+            self._reconcile_data_plane(session, row, res, now)
 
         await self._operate(ctx, connection_id, action)
 
     async def abort(self, ctx: RequestContext, connection_id: str) -> None:
-        async def action(
-            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        def action(
+            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
         ) -> None:
             was_held = res.reservation_state is ReservationState.HELD
             res.begin_abort()
             held = res.held
             if held is not None:
                 if was_held:
-                    await self._backend_call(self.backend.abort(connection_id, held))
-                    await store.set_criteria_status(session, connection_id, held.version, "aborted")
-                await store.release_allocations(session, connection_id, version=held.version)
-            await store.cancel_timers(session, connection_id, TimerKind.HOLD_TIMEOUT)
+                    self._backend_call(self.backend.abort(connection_id, held))
+                    store.set_criteria_status(session, connection_id, held.version, "aborted")
+                store.release_allocations(session, connection_id, version=held.version)
+            store.cancel_timers(session, connection_id, TimerKind.HOLD_TIMEOUT)
             res.confirm_abort()
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "reserve_abort_confirmed", confirmed, now)
@@ -523,54 +540,54 @@ class AgentService:
         await self._operate(ctx, connection_id, action)
 
     async def provision(self, ctx: RequestContext, connection_id: str) -> None:
-        async def action(
-            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        def action(
+            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
         ) -> None:
             res.begin_provision()
             res.confirm_provision()
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "provision_confirmed", confirmed, now)
-            await self._reconcile_data_plane(session, row, res, now)
+            self._reconcile_data_plane(session, row, res, now)
 
         await self._operate(ctx, connection_id, action)
 
     async def release(self, ctx: RequestContext, connection_id: str) -> None:
-        async def action(
-            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        def action(
+            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
         ) -> None:
             res.begin_release()
             res.confirm_release()
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "release_confirmed", confirmed, now)
-            await self._reconcile_data_plane(session, row, res, now)
+            self._reconcile_data_plane(session, row, res, now)
 
         await self._operate(ctx, connection_id, action)
 
     async def terminate(self, ctx: RequestContext, connection_id: str) -> None:
-        async def action(
-            session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+        def action(
+            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
         ) -> None:
             res.begin_terminate()
-            await self._reconcile_data_plane(session, row, res, now)
+            self._reconcile_data_plane(session, row, res, now)
             with contextlib.suppress(NsiError):
-                await self._backend_call(self.backend.terminate(connection_id, res.committed))
+                self._backend_call(self.backend.terminate(connection_id, res.committed))
             if res.held is not None and row.held_version is not None:
-                await store.set_criteria_status(session, connection_id, res.held.version, "aborted")
+                store.set_criteria_status(session, connection_id, res.held.version, "aborted")
             res.confirm_terminate()
-            await self._end(session, connection_id)
+            self._end(session, connection_id)
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "terminate_confirmed", confirmed, now)
 
         await self._operate(ctx, connection_id, action)
 
-    async def _end(self, session: AsyncSession, connection_id: str) -> None:
+    def _end(self, session: Session, connection_id: str) -> None:
         """The connection no longer holds resources nor waits for timers."""
-        await store.release_allocations(session, connection_id)
-        await store.cancel_timers(session, connection_id)
+        store.release_allocations(session, connection_id)
+        store.cancel_timers(session, connection_id)
 
     # -- data plane -------------------------------------------------------
-    async def _reconcile_data_plane(
-        self, session: AsyncSession, row: store.ReservationRow, res: Reservation, now: datetime
+    def _reconcile_data_plane(
+        self, session: Session, row: store.ReservationRow, res: Reservation, now: datetime
     ) -> None:
         """Bring the data plane to what provision state and schedule say it should be."""
         want = res.should_be_active(now)
@@ -579,9 +596,9 @@ class AgentService:
         assert res.committed is not None
         try:
             if want:
-                await self.backend.activate(res.connection_id, res.committed)
+                self._await(self.backend.activate(res.connection_id, res.committed))
             else:
-                await self.backend.deactivate(res.connection_id, res.committed)
+                self._await(self.backend.deactivate(res.connection_id, res.committed))
         except BackendError as exc:
             event = common_pb2.ACTIVATE_FAILED if want else common_pb2.DEACTIVATE_FAILED
             error = NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc))
@@ -603,7 +620,7 @@ class AgentService:
 
     def _error_event(
         self,
-        session: AsyncSession,
+        session: Session,
         row: store.ReservationRow,
         event: common_pb2.EventType.ValueType,
         error: NsiError,
@@ -629,27 +646,29 @@ class AgentService:
     async def fire_due_timers(self) -> int:
         """Fire every timer that is due now, each in its own transaction."""
         now = self.clock()
-        async with self._read() as session:
-            due = await store.due_timers(session, now)
+        due = await self._run_read(lambda session: store.due_timers(session, now))
         fired = 0
         for timer in due:
-            async with self._transaction() as session:
-                if not await store.take_timer(session, timer):
-                    continue
-                row = await store.load_row(session, timer.connection_id, for_update=True)
+
+            def body(session: Session, timer: Timer = timer) -> bool:
+                if not store.take_timer(session, timer):
+                    return False
+                row = store.load_row(session, timer.connection_id, for_update=True)
                 if row is None:
-                    continue
-                res = store.reservation_from_row(row, await store.load_versions(session, row))
-                await self._fire(session, row, res, timer, self.clock())
+                    return False
+                res = store.reservation_from_row(row, store.load_versions(session, row))
+                self._fire(session, row, res, timer, self.clock())
                 store.apply_states(row, res, self.clock())
-                fired += 1
+                return True
+
+            fired += await self._run(body)
         if fired:
             self.outbox.wake()
         return fired
 
-    async def _fire(
+    def _fire(
         self,
-        session: AsyncSession,
+        session: Session,
         row: store.ReservationRow,
         res: Reservation,
         timer: Timer,
@@ -662,8 +681,8 @@ class AgentService:
             if res.held.version != timer.version:
                 return
             res.hold_timeout()
-            await store.set_criteria_status(session, cid, timer.version, "timed-out")
-            await store.release_allocations(session, cid, version=timer.version)
+            store.set_criteria_status(session, cid, timer.version, "timed-out")
+            store.release_allocations(session, cid, version=timer.version)
             seconds = round(self.config.hold_timeout)
 
             def build(
@@ -683,10 +702,10 @@ class AgentService:
             return
         if res.lifecycle_state is not LifecycleState.CREATED:
             return
-        await self._reconcile_data_plane(session, row, res, now)
+        self._reconcile_data_plane(session, row, res, now)
         if timer.kind is TimerKind.END:
             res.end_time_reached()
-            await self._end(session, cid)
+            self._end(session, cid)
 
     async def run_timers(self) -> None:
         """Sleep until the next due timer (from the database), fire, repeat."""
@@ -694,8 +713,7 @@ class AgentService:
             self._timer_wake.clear()
             try:
                 await self.fire_due_timers()
-                async with self._read() as session:
-                    due = await store.next_due(session)
+                due = await self._run_read(store.next_due)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -708,6 +726,11 @@ class AgentService:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._timer_wake.wait(), delay)
+
+    async def close(self) -> None:
+        """Stop the timers and release the store's thread and connections."""
+        await self.stop_timers()
+        await asyncio.to_thread(self._units.close)
 
     async def start_timers(self) -> None:
         if self._timer_task is None:
@@ -723,29 +746,32 @@ class AgentService:
     # -- health -------------------------------------------------------------
     async def check_health(self) -> int:
         """Ask the backend about every active data plane; end the failed ones (forcedEnd)."""
-        async with self._read() as session:
-            ids = list(
-                await session.scalars(
+
+        def active(session: Session) -> list[str]:
+            return list(
+                session.scalars(
                     select(store.ReservationRow.connection_id).where(
                         store.ReservationRow.data_plane_active.is_(True)
                     )
                 )
             )
+
         ended = 0
-        for cid in ids:
-            async with self._transaction() as session:
-                row = await store.load_row(session, cid, for_update=True)
+        for cid in await self._run_read(active):
+
+            def body(session: Session, cid: str = cid) -> bool:
+                row = store.load_row(session, cid, for_update=True)
                 if row is None:
-                    continue
-                res = store.reservation_from_row(row, await store.load_versions(session, row))
+                    return False
+                res = store.reservation_from_row(row, store.load_versions(session, row))
                 if res.committed is None or res.lifecycle_state is not LifecycleState.CREATED:
-                    continue
+                    return False
                 try:
-                    healthy = await self.backend.health(cid, res.committed)
+                    healthy = self._await(self.backend.health(cid, res.committed))
                 except BackendError:
                     healthy = False
                 if healthy:
-                    continue
+                    return False
                 now = self.clock()
                 res.forced_end()
                 res.set_data_plane(False)
@@ -755,9 +781,11 @@ class AgentService:
                     [(CONNECTION_ID, cid)],
                 )
                 self._error_event(session, row, common_pb2.FORCED_END, error, now)
-                await self._end(session, cid)
+                self._end(session, cid)
                 store.apply_states(row, res, now)
-                ended += 1
+                return True
+
+            ended += await self._run(body)
         if ended:
             self.outbox.wake()
         return ended
@@ -770,21 +798,23 @@ class AgentService:
         if method == "MessageDeliveryTimeout" or not cid:
             return
         now = self.clock()
-        async with self._transaction() as session:
-            row = await store.load_row(session, cid, for_update=True)
+        failed_correlation = str(envelope.attributes.get("correlation_id", ""))
+
+        def build(
+            header: common_pb2.Header, note: common_pb2.Notification
+        ) -> requester_pb2.MessageDeliveryTimeoutRequest:
+            return requester_pb2.MessageDeliveryTimeoutRequest(
+                header=header, notification=note, correlation_id=failed_correlation
+            )
+
+        def body(session: Session) -> None:
+            row = store.load_row(session, cid, for_update=True)
             if row is None:
                 return
-            failed_correlation = str(envelope.attributes.get("correlation_id", ""))
-
-            def build(
-                header: common_pb2.Header, note: common_pb2.Notification
-            ) -> requester_pb2.MessageDeliveryTimeoutRequest:
-                return requester_pb2.MessageDeliveryTimeoutRequest(
-                    header=header, notification=note, correlation_id=failed_correlation
-                )
-
             self._notify(session, row, "message_delivery_timeout", build, now)
             row.last_modified = now
+
+        await self._run(body)
         self.outbox.wake()
 
     # -- queries ------------------------------------------------------------
@@ -796,7 +826,10 @@ class AgentService:
         if_modified_since: datetime | None,
     ) -> requester_pb2.QueryConfirmedRequest:
         self.check_header(ctx)
-        async with self._read() as session:
+
+        def body(
+            session: Session,
+        ) -> tuple[list[store.ReservationRow], dict[str, list[Criteria]]]:
             query = select(store.ReservationRow)
             if connection_ids or global_ids:
                 query = query.where(
@@ -809,8 +842,10 @@ class AgentService:
                 query = query.where(store.ReservationRow.requester_nsa == ctx.requester_nsa)
             if if_modified_since is not None:
                 query = query.where(store.ReservationRow.last_modified > if_modified_since)
-            rows = list(await session.scalars(query.order_by(store.ReservationRow.created_at)))
-            versions = await store.criteria_of(session, [r.connection_id for r in rows])
+            rows = list(session.scalars(query.order_by(store.ReservationRow.created_at)))
+            return rows, store.criteria_of(session, [r.connection_id for r in rows])
+
+        rows, versions = await self._run_read(body)
         out = requester_pb2.QueryConfirmedRequest(header=self._header_for(ctx))
         for row in rows:
             res = store.reservation_from_row(row, {})
@@ -834,9 +869,12 @@ class AgentService:
         self, ctx: RequestContext, connection_id: str, first: int, last: int
     ) -> requester_pb2.QueryNotificationConfirmedRequest:
         self.check_header(ctx)
-        async with self._read() as session:
-            await self._require(session, connection_id)
-            rows = await store.notifications(session, connection_id, first, last)
+
+        def body(session: Session) -> list[store.NotificationRow]:
+            self._require(session, connection_id)
+            return store.notifications(session, connection_id, first, last)
+
+        rows = await self._run_read(body)
         out = requester_pb2.QueryNotificationConfirmedRequest(header=self._header_for(ctx))
         for row in rows:
             _, cls = msg.NOTIFICATION_KINDS[row.kind]
@@ -848,9 +886,12 @@ class AgentService:
         self, ctx: RequestContext, connection_id: str, first: int, last: int
     ) -> requester_pb2.QueryResultConfirmedRequest:
         self.check_header(ctx)
-        async with self._read() as session:
-            await self._require(session, connection_id)
-            rows = await store.results(session, connection_id, first, last)
+
+        def body(session: Session) -> list[store.ResultRow]:
+            self._require(session, connection_id)
+            return store.results(session, connection_id, first, last)
+
+        rows = await self._run_read(body)
         out = requester_pb2.QueryResultConfirmedRequest(header=self._header_for(ctx))
         for row in rows:
             _, cls = msg.RESULT_KINDS[row.kind]
@@ -863,8 +904,8 @@ class AgentService:
             out.result.append(result)
         return out
 
-    async def _require(self, session: AsyncSession, connection_id: str) -> None:
-        if not connection_id or await session.get(store.ReservationRow, connection_id) is None:
+    def _require(self, session: Session, connection_id: str) -> None:
+        if not connection_id or session.get(store.ReservationRow, connection_id) is None:
             raise NsiError(
                 ErrorCode.RESERVATION_NONEXISTENT,
                 "no such connection",
@@ -873,8 +914,11 @@ class AgentService:
 
     async def send_query_answer(self, ctx: RequestContext, method: str, answer: Message) -> None:
         """Deliver the answer of an asynchronous query through the outbox."""
-        async with self._transaction() as session:
+
+        def body(session: Session) -> None:
             self._send(session, f"query:{ctx.requester_nsa}", method, answer, ctx.correlation_id)
+
+        await self._run(body)
         self.outbox.wake()
 
 

@@ -26,8 +26,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.agent.domain.allocation import FOREVER, Usage
 from gateway.agent.domain.reservation import Criteria, Reservation
@@ -166,7 +165,7 @@ class TimerRow(Base):
     due_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
-def _is_postgres(session: AsyncSession) -> bool:
+def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -196,17 +195,17 @@ def port_values(port: Port) -> dict[str, Any]:
     }
 
 
-async def list_ports(session: AsyncSession) -> list[Port]:
-    rows = await session.scalars(select(StpRow).order_by(StpRow.id))
+def list_ports(session: Session) -> list[Port]:
+    rows = session.scalars(select(StpRow).order_by(StpRow.id))
     return [port_from_row(r) for r in rows]
 
 
-async def get_port(session: AsyncSession, stp_id: str) -> Port | None:
-    row = await session.get(StpRow, stp_id)
+def get_port(session: Session, stp_id: str) -> Port | None:
+    row = session.get(StpRow, stp_id)
     return None if row is None else port_from_row(row)
 
 
-async def lock_ports(session: AsyncSession, stp_ids: list[str]) -> dict[str, Port]:
+def lock_ports(session: Session, stp_ids: list[str]) -> dict[str, Port]:
     """Read and lock the ports (in id order, so two reservations cannot deadlock).
 
     On PostgreSQL this is SELECT ... FOR UPDATE: a second reservation on one
@@ -216,11 +215,11 @@ async def lock_ports(session: AsyncSession, stp_ids: list[str]) -> dict[str, Por
     query = select(StpRow).where(StpRow.id.in_(sorted(set(stp_ids)))).order_by(StpRow.id)
     if _is_postgres(session):
         query = query.with_for_update()
-    return {row.id: port_from_row(row) for row in await session.scalars(query)}
+    return {row.id: port_from_row(row) for row in session.scalars(query)}
 
 
-async def save_port(session: AsyncSession, port: Port) -> None:
-    row = await session.get(StpRow, port.id)
+def save_port(session: Session, port: Port) -> None:
+    row = session.get(StpRow, port.id)
     if row is None:
         session.add(StpRow(id=port.id, **port_values(port)))
     else:
@@ -228,17 +227,17 @@ async def save_port(session: AsyncSession, port: Port) -> None:
             setattr(row, name, value)
 
 
-async def delete_port(session: AsyncSession, stp_id: str) -> bool:
-    row = await session.get(StpRow, stp_id)
+def delete_port(session: Session, stp_id: str) -> bool:
+    row = session.get(StpRow, stp_id)
     if row is None:
         return False
-    await session.delete(row)
+    session.delete(row)
     return True
 
 
-async def port_in_use(session: AsyncSession, stp_id: str) -> list[str]:
+def port_in_use(session: Session, stp_id: str) -> list[str]:
     """Connections that hold an allocation on the port."""
-    rows = await session.scalars(
+    rows = session.scalars(
         select(AllocationRow.connection_id).where(AllocationRow.stp_id == stp_id).distinct()
     )
     return list(rows)
@@ -247,8 +246,8 @@ async def port_in_use(session: AsyncSession, stp_id: str) -> list[str]:
 # -- allocations ----------------------------------------------------------
 
 
-async def usages(
-    session: AsyncSession,
+def usages(
+    session: Session,
     stp_ids: list[str],
     start: datetime,
     end: datetime,
@@ -264,13 +263,13 @@ async def usages(
     if excluding:
         query = query.where(AllocationRow.connection_id != excluding)
     found: dict[str, list[Usage]] = {stp_id: [] for stp_id in stp_ids}
-    for r in await session.scalars(query):
+    for r in session.scalars(query):
         found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
     return found
 
 
 def add_allocation(
-    session: AsyncSession, connection_id: str, criteria: Criteria, stp_id: str, vlan: int
+    session: Session, connection_id: str, criteria: Criteria, stp_id: str, vlan: int
 ) -> None:
     session.add(
         AllocationRow(
@@ -285,8 +284,8 @@ def add_allocation(
     )
 
 
-async def release_allocations(
-    session: AsyncSession,
+def release_allocations(
+    session: Session,
     connection_id: str,
     *,
     version: int | None = None,
@@ -298,7 +297,7 @@ async def release_allocations(
         query = query.where(AllocationRow.version == version)
     if older_than is not None:
         query = query.where(AllocationRow.version < older_than)
-    await session.execute(query)
+    session.execute(query)
 
 
 # -- reservations ---------------------------------------------------------
@@ -338,20 +337,20 @@ def reservation_from_row(row: ReservationRow, versions: dict[int, Criteria]) -> 
     )
 
 
-async def load_row(
-    session: AsyncSession, connection_id: str, *, for_update: bool = False
+def load_row(
+    session: Session, connection_id: str, *, for_update: bool = False
 ) -> ReservationRow | None:
     query = select(ReservationRow).where(ReservationRow.connection_id == connection_id)
     if for_update and _is_postgres(session):
         query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+    return (session.scalars(query)).one_or_none()
 
 
-async def load_versions(session: AsyncSession, row: ReservationRow) -> dict[int, Criteria]:
+def load_versions(session: Session, row: ReservationRow) -> dict[int, Criteria]:
     wanted = [v for v in (row.committed_version, row.held_version) if v is not None]
     if not wanted:
         return {}
-    rows = await session.scalars(
+    rows = session.scalars(
         select(CriteriaRow).where(
             CriteriaRow.connection_id == row.connection_id, CriteriaRow.version.in_(wanted)
         )
@@ -359,9 +358,9 @@ async def load_versions(session: AsyncSession, row: ReservationRow) -> dict[int,
     return {r.version: _criteria(r) for r in rows}
 
 
-async def history(session: AsyncSession, connection_id: str) -> list[tuple[str, Criteria]]:
+def history(session: Session, connection_id: str) -> list[tuple[str, Criteria]]:
     """Every criteria version of a connection with its status, oldest first."""
-    rows = await session.scalars(
+    rows = session.scalars(
         select(CriteriaRow)
         .where(CriteriaRow.connection_id == connection_id)
         .order_by(CriteriaRow.version)
@@ -396,8 +395,8 @@ def new_row(res: Reservation, reply_to: str, now: datetime) -> ReservationRow:
     return row
 
 
-async def save_criteria(
-    session: AsyncSession,
+def save_criteria(
+    session: Session,
     connection_id: str,
     criteria: Criteria,
     status: str,
@@ -406,7 +405,7 @@ async def save_criteria(
     new: bool = False,
 ) -> None:
     """Store a criteria version (``new``: known not to be stored yet, saves a read)."""
-    row = None if new else await session.get(CriteriaRow, (connection_id, criteria.version))
+    row = None if new else session.get(CriteriaRow, (connection_id, criteria.version))
     if row is None:
         row = CriteriaRow(connection_id=connection_id, version=criteria.version, created_at=now)
         session.add(row)
@@ -421,22 +420,18 @@ async def save_criteria(
     row.parameters = [list(p) for p in criteria.parameters]
 
 
-async def set_criteria_status(
-    session: AsyncSession, connection_id: str, version: int, status: str
-) -> None:
-    row = await session.get(CriteriaRow, (connection_id, version))
+def set_criteria_status(session: Session, connection_id: str, version: int, status: str) -> None:
+    row = session.get(CriteriaRow, (connection_id, version))
     if row is not None:
         row.status = status
 
 
-async def criteria_of(
-    session: AsyncSession, connection_ids: list[str]
-) -> dict[str, list[Criteria]]:
+def criteria_of(session: Session, connection_ids: list[str]) -> dict[str, list[Criteria]]:
     """The committed (or else held) criteria of each connection, for queries."""
     out: dict[str, list[Criteria]] = {}
     if not connection_ids:
         return out
-    rows = await session.scalars(
+    rows = session.scalars(
         select(CriteriaRow)
         .where(
             CriteriaRow.connection_id.in_(connection_ids),
@@ -453,7 +448,7 @@ async def criteria_of(
 
 
 def add_notification(
-    session: AsyncSession, row: ReservationRow, kind: str, payload: bytes, now: datetime
+    session: Session, row: ReservationRow, kind: str, payload: bytes, now: datetime
 ) -> int:
     """Record the next notification of the connection; returns its id."""
     row.notification_seq += 1
@@ -478,7 +473,7 @@ def next_result_id(row: ReservationRow) -> int:
 
 
 def add_result(
-    session: AsyncSession,
+    session: Session,
     row: ReservationRow,
     *,
     kind: str,
@@ -500,34 +495,32 @@ def add_result(
     return row.result_seq
 
 
-async def notifications(
-    session: AsyncSession, connection_id: str, first: int, last: int
+def notifications(
+    session: Session, connection_id: str, first: int, last: int
 ) -> list[NotificationRow]:
     query = select(NotificationRow).where(NotificationRow.connection_id == connection_id)
     if first:
         query = query.where(NotificationRow.notification_id >= first)
     if last:
         query = query.where(NotificationRow.notification_id <= last)
-    return list(await session.scalars(query.order_by(NotificationRow.notification_id)))
+    return list(session.scalars(query.order_by(NotificationRow.notification_id)))
 
 
-async def results(
-    session: AsyncSession, connection_id: str, first: int, last: int
-) -> list[ResultRow]:
+def results(session: Session, connection_id: str, first: int, last: int) -> list[ResultRow]:
     query = select(ResultRow).where(ResultRow.connection_id == connection_id)
     if first:
         query = query.where(ResultRow.result_id >= first)
     if last:
         query = query.where(ResultRow.result_id <= last)
-    return list(await session.scalars(query.order_by(ResultRow.result_id)))
+    return list(session.scalars(query.order_by(ResultRow.result_id)))
 
 
-async def logged_request(session: AsyncSession, correlation_id: str) -> RequestRow | None:
-    return await session.get(RequestRow, correlation_id)
+def logged_request(session: Session, correlation_id: str) -> RequestRow | None:
+    return session.get(RequestRow, correlation_id)
 
 
 def log_request(
-    session: AsyncSession,
+    session: Session,
     *,
     correlation_id: str,
     payload_hash: str,
@@ -546,10 +539,10 @@ def log_request(
     )
 
 
-async def set_timer(session: AsyncSession, timer: Timer, *, replace: bool = True) -> None:
+def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
     """Store a timer, replacing the connection's earlier timer of the same kind."""
     if replace:
-        await cancel_timers(session, timer.connection_id, timer.kind)
+        cancel_timers(session, timer.connection_id, timer.kind)
     session.add(
         TimerRow(
             connection_id=timer.connection_id,
@@ -560,27 +553,27 @@ async def set_timer(session: AsyncSession, timer: Timer, *, replace: bool = True
     )
 
 
-async def cancel_timers(session: AsyncSession, connection_id: str, *kinds: TimerKind) -> None:
+def cancel_timers(session: Session, connection_id: str, *kinds: TimerKind) -> None:
     query = delete(TimerRow).where(TimerRow.connection_id == connection_id)
     if kinds:
         query = query.where(TimerRow.kind.in_([k.value for k in kinds]))
-    await session.execute(query)
+    session.execute(query)
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
-    return (await session.execute(select(func.min(TimerRow.due_at)))).scalar_one_or_none()
+def next_due(session: Session) -> datetime | None:
+    return (session.execute(select(func.min(TimerRow.due_at)))).scalar_one_or_none()
 
 
-async def due_timers(session: AsyncSession, now: datetime, limit: int = 100) -> list[Timer]:
-    rows = await session.scalars(
+def due_timers(session: Session, now: datetime, limit: int = 100) -> list[Timer]:
+    rows = session.scalars(
         select(TimerRow).where(TimerRow.due_at <= now).order_by(TimerRow.due_at).limit(limit)
     )
     return [Timer(r.connection_id, TimerKind(r.kind), r.due_at, r.version) for r in rows]
 
 
-async def take_timer(session: AsyncSession, timer: Timer) -> bool:
+def take_timer(session: Session, timer: Timer) -> bool:
     """Remove a due timer; False if another pass already took it."""
-    result = await session.execute(
+    result = session.execute(
         delete(TimerRow).where(
             TimerRow.connection_id == timer.connection_id,
             TimerRow.kind == timer.kind.value,

@@ -46,7 +46,7 @@ def list_(
                     .limit(limit)
                 )
             )
-            return [(row, await store.load_versions(session, row)) for row in rows]
+            return [(row, await session.run_sync(store.load_versions, row)) for row in rows]
 
     table = Table(
         "connection id", "reservation", "provision", "lifecycle", "data plane",
@@ -80,10 +80,10 @@ def show(
         db: Database,
     ) -> tuple[store.ReservationRow, list[tuple[str, Criteria]]] | None:
         async with db.sessions() as session:
-            row = await store.load_row(session, connection_id)
+            row = await session.run_sync(store.load_row, connection_id)
             if row is None:
                 return None
-            return row, await store.history(session, connection_id)
+            return row, await session.run_sync(store.history, connection_id)
 
     found = run_with_database(config, work)
     if found is None:

@@ -59,9 +59,9 @@ def add(  # noqa: PLR0917
 
     async def work(db: Database) -> bool:
         async with db.transaction() as session:
-            if await store.get_port(session, stp_id) is not None:
+            if await session.run_sync(store.get_port, stp_id) is not None:
                 return False
-            await store.save_port(session, new)
+            await session.run_sync(store.save_port, new)
             return True
 
     if not run_with_database(config, work):
@@ -75,8 +75,8 @@ def list_(config: ConfigOption = None) -> None:
 
     async def work(db: Database) -> list[tuple[Port, int]]:
         async with db.sessions() as session:
-            ports = await store.list_ports(session)
-            return [(p, len(await store.port_in_use(session, p.id))) for p in ports]
+            ports = await session.run_sync(store.list_ports)
+            return [(p, len(await session.run_sync(store.port_in_use, p.id))) for p in ports]
 
     rows = run_with_database(config, work)
     table = Table("id", "port", "vlans", "capacity", "enabled", "in use", "alias", "description")
@@ -96,7 +96,7 @@ def list_(config: ConfigOption = None) -> None:
 
 async def _change(db: Database, stp_id: str, **changes: object) -> Port | None:
     async with db.transaction() as session:
-        current = await store.get_port(session, stp_id)
+        current = await session.run_sync(store.get_port, stp_id)
         if current is None:
             return None
         values: dict[str, object] = {
@@ -109,7 +109,7 @@ async def _change(db: Database, stp_id: str, **changes: object) -> Port | None:
         }
         values.update({k: v for k, v in changes.items() if v is not None})
         updated = _port(stp_id, **values)
-        await store.save_port(session, updated)
+        await session.run_sync(store.save_port, updated)
         return updated
 
 
@@ -163,10 +163,10 @@ def delete(stp_id: IdArg, config: ConfigOption = None) -> None:
 
     async def work(db: Database) -> str:
         async with db.transaction() as session:
-            users = await store.port_in_use(session, stp_id)
+            users = await session.run_sync(store.port_in_use, stp_id)
             if users:
                 return f"in use by {len(users)} reservation(s), e.g. {users[0]}"
-            if not await store.delete_port(session, stp_id):
+            if not await session.run_sync(store.delete_port, stp_id):
                 return "does not exist"
             return ""
 
@@ -190,7 +190,7 @@ def load(
     async def work(db: Database) -> None:
         async with db.transaction() as session:
             for port in ports:
-                await store.save_port(session, port)
+                await session.run_sync(store.save_port, port)
 
     run_with_database(config, work)
     typer.echo(f"loaded {len(ports)} STP(s) from {path}")

@@ -113,15 +113,15 @@ async def test_ports_round_trip_and_in_use(database: Database) -> None:
     port = make_port("p", port="Gi0/9", vlans="5-9,20", capacity=10, description="d", alias="x")
     await load_ports(database, [port, make_port("q", port="Gi0/8", vlans="5-9,20", capacity=10)])
     async with database.sessions() as session:
-        assert await store.get_port(session, "p") == port
-        assert [p.id for p in await store.list_ports(session)] == ["p", "q"]
-        assert await store.port_in_use(session, "p") == []
+        assert await session.run_sync(store.get_port, "p") == port
+        assert [p.id for p in await session.run_sync(store.list_ports)] == ["p", "q"]
+        assert await session.run_sync(store.port_in_use, "p") == []
     agent = service(database)
     cid = await agent.reserve(
         ctx(), "", "", "", CriteriaRequest(source_stp=stp("p"), dest_stp=stp("q"), capacity=1)
     )
     async with database.sessions() as session:
-        assert await store.port_in_use(session, "p") == [cid]
+        assert await session.run_sync(store.port_in_use, "p") == [cid]
 
 
 async def test_a_refusal_writes_nothing(database: Database) -> None:
