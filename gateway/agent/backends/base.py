@@ -3,9 +3,10 @@
 The provider agent keeps the NSI state machines, allocation and timers
 itself; a backend only does what the network must do, and says whether it
 could.  Every method is called inside the transaction that records its
-outcome, so a backend must answer promptly (seconds at most) and must be
-idempotent for a given (connection id, criteria version): after a crash the
-same call may be repeated.
+outcome (the agent's store thread awaits them on the event loop), so a
+backend must answer promptly (seconds at most), must not call back into the
+agent service, and must be idempotent for a given (connection id, criteria
+version): after a crash the same call may be repeated.
 
 Failures are reported by raising :class:`BackendError`; the agent turns them
 into the NSI outcome (reserveFailed, activateFailed errorEvent...).
