@@ -15,7 +15,7 @@ from gateway.agent.documents import Documents, DocumentSettings
 from gateway.agent.domain.topology import Port
 from gateway.agent.grpc_service import ConnectionProviderServicer
 from gateway.agent.service import CHANNEL, AgentConfig, AgentService
-from gateway.agent.topology_file import load_topology_file
+from gateway.agent.topology_file import TopologyFileError, load_topology_file
 from gateway.config import Settings
 from gateway.db import Database
 from gateway.logs import get_logger
@@ -108,7 +108,11 @@ class AgentComponent:
 
     async def start(self) -> None:
         if self.settings.agent_topology_file is not None:
-            ports = load_topology_file(self.settings.agent_topology_file)
+            try:
+                ports = load_topology_file(self.settings.agent_topology_file)
+            except TopologyFileError as exc:
+                # nsgw serve reports an OSError as a one-line "cannot start" message.
+                raise OSError(str(exc)) from None
             await load_ports(self.db, ports)
             log.info("topology file loaded", stps=len(ports))
         supplied = await self.backend.topology()

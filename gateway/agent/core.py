@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.agent import messages as msg
@@ -217,7 +218,12 @@ class AgentCore:
     async def _run(self, body: Callable[[Session], T]) -> T:
         """Run ``body`` in one transaction on the store's thread (one hop per request)."""
         self._loop = asyncio.get_running_loop()
-        return await self._loop.run_in_executor(self._units.executor, self._units.write, body)
+        try:
+            return await self._loop.run_in_executor(self._units.executor, self._units.write, body)
+        except IntegrityError:
+            # Two requests raced for one key (the same correlation id sent twice at
+            # once, on PostgreSQL): the loser runs again and now sees the winner.
+            return await self._loop.run_in_executor(self._units.executor, self._units.write, body)
 
     async def _run_read(self, body: Callable[[Session], T]) -> T:
         self._loop = asyncio.get_running_loop()

@@ -138,3 +138,21 @@ async def test_a_refusal_writes_nothing(database: Database) -> None:
     async with database.sessions() as session:
         assert list(await session.scalars(select(store.ReservationRow))) == []
         assert list(await session.scalars(select(store.RequestRow))) == []
+
+
+async def test_the_same_request_sent_twice_at_once_is_done_once(database: Database) -> None:
+    await load_ports(
+        database,
+        [
+            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
+            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
+        ],
+    )
+    agent = service(database)
+    request = ctx()
+    criteria = CriteriaRequest(source_stp=stp("a"), dest_stp=stp("b"), capacity=1)
+    ids = await asyncio.gather(*(agent.reserve(request, "", "", "", criteria) for _ in range(4)))
+    assert len(set(ids)) == 1
+    async with database.sessions() as session:
+        assert len(list(await session.scalars(select(store.ReservationRow)))) == 1
+    await agent.close()
