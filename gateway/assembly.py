@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.agent.component import AgentComponent
 from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
@@ -21,5 +22,6 @@ def build_components(settings: Settings) -> list[Component]:
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))
     components.append(OperationsComponent(settings, db, outbox))
+    components.append(AgentComponent(settings, db, outbox))
     components.append(OutboxComponent(outbox))
     return components
