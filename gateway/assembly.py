@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.agent.component import AgentComponent
 from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
@@ -23,6 +24,7 @@ def build_components(settings: Settings) -> list[Component]:
     components.append(NsiSoapProxy(settings, db, outbox))
     operations = OperationsComponent(settings, db, outbox)
     components.append(operations)
+    components.append(AgentComponent(settings, db, outbox))
     # NSI requester: nsgw.v1.Connections at any NSI provider, ours included.
     components.append(RequesterComponent(settings, db, operations))
     components.append(OutboxComponent(outbox))

@@ -219,6 +219,54 @@ class Settings(BaseSettings):
         description="seconds after which an undeliverable operation callback is dropped",
     )
 
+    # --- NSI provider agent (gateway/agent, docs/nsi-agent.md) -------------
+    nsa_id: str = Field(
+        "urn:ogf:network:example.net:2025:nsa:nsgw",
+        description="NSA id of the provider agent (providerNSA of the requests it accepts)",
+    )
+    network_id: str = Field(
+        "example.net:2025:topology",
+        description="NSI network id of this domain's STPs (urn:ogf:network:<network_id>:<port>)",
+    )
+    agent_requester_target: str = Field(
+        "",
+        description="gRPC host:port of the ConnectionRequester that receives callbacks; "
+        "empty: this process's own gRPC port",
+    )
+    agent_backend: str = Field("null", description="what reservations do to the network: null")
+    reserve_hold_timeout: float = Field(
+        120.0, gt=0, description="seconds a held reservation waits for commit or abort"
+    )
+    agent_topology_file: Path | None = Field(
+        None, description="TOML file of STPs loaded (added or updated) when the agent starts"
+    )
+    label_swapping: bool = Field(
+        False, description="whether the two ends of a connection may use different VLANs"
+    )
+    callback_give_up_after: float = Field(
+        3600.0,
+        gt=0,
+        description="seconds after which an undeliverable NSI callback is given up "
+        "(messageDeliveryTimeout)",
+    )
+    agent_callback_deadline: float = Field(
+        10.0, gt=0, description="seconds one ConnectionRequester call may take"
+    )
+    agent_health_interval: float = Field(
+        60.0, gt=0, description="seconds between backend health checks of active connections"
+    )
+    agent_nsa_name: str = Field("nsgw", description="name shown in the NSA discovery document")
+    agent_soap_provider_url: str = Field(
+        "",
+        description="NSI CS SOAP provider URL announced in the discovery document; "
+        "empty: <agent_public_url><soap_provider_path>",
+    )
+    agent_public_url: str = Field(
+        "",
+        description="base URL peers use for this gateway's HTTP endpoints (discovery "
+        "document links); empty: http://<http_host>:<http_port>",
+    )
+
     # --- NSI requester (connections at NSI providers, ours and peers') --------
     nsi_peers: list[NsiPeer] = Field(
         default_factory=list,

@@ -9,7 +9,9 @@ from gateway.cli.nsi_soap_cmd import app as nsi_soap_app
 from gateway.cli.nso import app as nso_app
 from gateway.cli.nso_sim import nso_sim
 from gateway.cli.ops import app as ops_app
+from gateway.cli.reservations import app as reservations_app
 from gateway.cli.serve import serve
+from gateway.cli.stp import app as stp_app
 from gateway.cli.tokens import app as tokens_app
 
 app = typer.Typer(
@@ -26,6 +28,8 @@ app.add_typer(nso_app, name="nso")
 app.command("nso-sim")(nso_sim)
 app.add_typer(ops_app, name="ops")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(stp_app, name="stp")
+app.add_typer(reservations_app, name="reservations")
 
 
 def main() -> None:

@@ -17,8 +17,6 @@ from adapters.nsi_soap.security import client_ssl_context
 from gateway.config import Settings
 from gateway.requester.peer_settings import NsiPeer
 
-DEFAULT_NSA_ID = "urn:ogf:network:example.net:2025:nsa:nsgw"
-
 
 class UnknownPeerError(LookupError):
     def __init__(self, nsa_id: str, known: list[str]) -> None:
@@ -30,7 +28,7 @@ class UnknownPeerError(LookupError):
 
 def our_nsa_id(settings: Settings) -> str:
     """The NSA id we act as: requester_nsa_id, else this domain's nsa_id."""
-    return settings.requester_nsa_id or str(getattr(settings, "nsa_id", "") or DEFAULT_NSA_ID)
+    return settings.requester_nsa_id or settings.nsa_id
 
 
 def _loopback(host: str) -> str:

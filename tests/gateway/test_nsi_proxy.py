@@ -148,7 +148,12 @@ async def test_the_gateway_process_serves_the_proxy(tmp_path: Path) -> None:
                     stub = requester_grpc.ConnectionRequesterStub(channel)
                     await stub.ReserveConfirmed(confirmed_message)
                 await sink.wait_for(1)
-                metrics = (await client.get(f"{url}/metrics/nsi-soap")).text
+                # The outbox settles the row just after the receiver answered.
+                for _ in range(100):
+                    metrics = (await client.get(f"{url}/metrics/nsi-soap")).text
+                    if 'nsgw_nsi_soap_callbacks{state="pending"} 0' in metrics:
+                        break
+                    await asyncio.sleep(0.05)
         finally:
             await gateway.stop()
     assert sink.received[0][0] == soap_action("reserveConfirmed")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0100_operations"
-down_revision = "0001_outbox"
+down_revision = "0002_agent"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,65 @@
+"""The extension point through which reservations reach the network.
+
+The provider agent keeps the NSI state machines, allocation and timers
+itself; a backend only does what the network must do, and says whether it
+could.  Every method is called inside the transaction that records its
+outcome (the agent's store thread awaits them on the event loop), so a
+backend must answer promptly (seconds at most), must not call back into the
+agent service, and must be idempotent for a given (connection id, criteria
+version): after a crash the same call may be repeated.
+
+Failures are reported by raising :class:`BackendError`; the agent turns them
+into the NSI outcome (reserveFailed, activateFailed errorEvent...).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from gateway.agent.domain.reservation import Criteria
+from gateway.agent.domain.topology import Port
+
+
+class BackendError(Exception):
+    """The network could not do what was asked; the message says why (no secrets)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+
+    async def reserve_check(self, connection_id: str, criteria: Criteria) -> None:
+        """Can the network carry ``criteria`` (VLANs chosen)?  Raise BackendError if not."""
+        ...
+
+    async def commit(self, connection_id: str, criteria: Criteria) -> None:
+        """The held version becomes the one in force (nothing is active yet)."""
+        ...
+
+    async def abort(self, connection_id: str, criteria: Criteria) -> None:
+        """Forget a held version that will not be committed."""
+        ...
+
+    async def modify(self, connection_id: str, old: Criteria, new: Criteria) -> None:
+        """Apply a committed modify to a service that may be active (capacity, schedule)."""
+        ...
+
+    async def activate(self, connection_id: str, criteria: Criteria) -> None:
+        """Put the data plane up."""
+        ...
+
+    async def deactivate(self, connection_id: str, criteria: Criteria) -> None:
+        """Take the data plane down."""
+        ...
+
+    async def terminate(self, connection_id: str, criteria: Criteria | None) -> None:
+        """Remove everything of the connection from the network."""
+        ...
+
+    async def health(self, connection_id: str, criteria: Criteria) -> bool:
+        """Is an active data plane still up?  False ends the connection (forcedEnd)."""
+        ...
+
+    async def topology(self) -> list[Port] | None:
+        """The ports the network offers, or None to use the topology store as it is."""
+        ...

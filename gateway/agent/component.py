@@ -1,0 +1,147 @@
+"""The provider agent as a part of the gateway process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import replace
+
+import grpc
+from aiohttp import web
+
+from gateway.agent import store
+from gateway.agent.backends import Backend, make_backend
+from gateway.agent.callbacks import RequesterCallbacks
+from gateway.agent.documents import Documents, DocumentSettings
+from gateway.agent.domain.topology import Port
+from gateway.agent.grpc_service import ConnectionProviderServicer
+from gateway.agent.service import CHANNEL, AgentConfig, AgentService
+from gateway.agent.topology_file import TopologyFileError, load_topology_file
+from gateway.config import Settings
+from gateway.db import Database
+from gateway.logs import get_logger
+from gateway.outbox import Outbox
+from nsgw_proto.nsi import connection_provider_pb2 as provider_pb2
+from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
+
+log = get_logger(__name__)
+
+
+def requester_target(settings: Settings, grpc_port: int | None = None) -> str:
+    """Where callbacks go: the setting, or this process's own (bound) gRPC port."""
+    if settings.agent_requester_target:
+        return settings.agent_requester_target
+    host = settings.grpc_host
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (only used to pick a loopback target)
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{settings.grpc_port if grpc_port is None else grpc_port}"
+
+
+def public_url(settings: Settings) -> str:
+    if settings.agent_public_url:
+        return settings.agent_public_url.rstrip("/")
+    return f"http://{settings.http_host}:{settings.http_port}"
+
+
+def agent_config(settings: Settings) -> AgentConfig:
+    return AgentConfig(
+        nsa_id=settings.nsa_id,
+        network_id=settings.network_id,
+        requester_target=requester_target(settings),
+        hold_timeout=settings.reserve_hold_timeout,
+        label_swapping=settings.label_swapping,
+    )
+
+
+async def load_ports(db: Database, ports: list[Port]) -> None:
+    """Add or update the given STPs."""
+    async with db.transaction() as session:
+        for port in ports:
+            await session.run_sync(store.save_port, port)
+
+
+class AgentComponent:
+    name = "nsi-agent"
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        outbox: Outbox,
+        *,
+        backend: Backend | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.backend = backend or make_backend(settings.agent_backend)
+        self.service = AgentService(db, outbox, self.backend, agent_config(settings))
+        self.callbacks = RequesterCallbacks(deadline=settings.agent_callback_deadline)
+        outbox.register(
+            CHANNEL,
+            self.callbacks,
+            on_give_up=self.service.on_give_up,
+            give_up_after=settings.callback_give_up_after,
+        )
+        base = public_url(settings)
+        self.documents = Documents(
+            db,
+            DocumentSettings(
+                nsa_id=settings.nsa_id,
+                network_id=settings.network_id,
+                name=settings.agent_nsa_name,
+                public_url=base,
+                provider_url=settings.agent_soap_provider_url
+                or f"{base}{settings.soap_provider_path}",
+                label_swapping=settings.label_swapping,
+            ),
+        )
+        self._health_task: asyncio.Task[None] | None = None
+
+    def add_to_grpc(self, server: grpc.aio.Server) -> list[str]:
+        provider_grpc.add_ConnectionProviderServicer_to_server(
+            ConnectionProviderServicer(self.service), server
+        )
+        return [provider_pb2.DESCRIPTOR.services_by_name["ConnectionProvider"].full_name]
+
+    def add_to_http(self, app: web.Application) -> None:
+        self.documents.add_routes(app)
+
+    def on_grpc_bound(self, port: int) -> None:
+        """With no requester target set, callbacks go to this process's bound port."""
+        self.service.config = replace(
+            self.service.config, requester_target=requester_target(self.settings, port)
+        )
+
+    async def start(self) -> None:
+        if self.settings.agent_topology_file is not None:
+            try:
+                ports = load_topology_file(self.settings.agent_topology_file)
+            except TopologyFileError as exc:
+                # nsgw serve reports an OSError as a one-line "cannot start" message.
+                raise OSError(str(exc)) from None
+            await load_ports(self.db, ports)
+            log.info("topology file loaded", stps=len(ports))
+        supplied = await self.backend.topology()
+        if supplied is not None:
+            await load_ports(self.db, supplied)
+            log.info("topology from backend", backend=self.backend.name, stps=len(supplied))
+        await self.service.start_timers()
+        self._health_task = asyncio.create_task(self._health_loop(), name="agent-health")
+
+    async def _health_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.agent_health_interval)
+            try:
+                await self.service.check_health()
+            except Exception:
+                log.exception("agent health check failed")
+
+    async def stop(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+        await self.service.close()
+        await self.callbacks.close()

@@ -1,0 +1,1 @@
+"""The provider agent's rules in plain Python: no transport, no database."""

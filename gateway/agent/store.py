@@ -1,0 +1,507 @@
+"""The provider agent's queries on its tables (synchronous SQLAlchemy 2, both backends).
+
+Allocations are kept only while they count: rows of versions that were
+aborted, timed out, replaced by a commit, or of connections that ended are
+deleted, and the overlap query looks only at the requested ports' rows that
+end after the window starts (indexed), so confirming a reservation does not
+slow down as history grows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from gateway.agent.domain.allocation import FOREVER, Usage
+from gateway.agent.domain.reservation import Criteria, Reservation
+from gateway.agent.domain.states import (
+    DataPlaneState,
+    LifecycleState,
+    ProvisionState,
+    ReservationState,
+)
+from gateway.agent.domain.stp import VlanRanges
+from gateway.agent.domain.timers import Timer, TimerKind
+from gateway.agent.domain.topology import Port
+from gateway.agent.tables import (
+    AllocationRow,
+    CriteriaRow,
+    NotificationRow,
+    RequestRow,
+    ReservationRow,
+    ResultRow,
+    StpRow,
+    TimerRow,
+)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# -- topology -------------------------------------------------------------
+
+
+def port_from_row(row: StpRow) -> Port:
+    return Port(
+        row.id,
+        row.port,
+        VlanRanges.parse(row.vlans),
+        row.capacity,
+        row.description,
+        row.alias,
+        row.enabled,
+    )
+
+
+def port_values(port: Port) -> dict[str, Any]:
+    return {
+        "port": port.port,
+        "vlans": str(port.vlans),
+        "capacity": port.capacity,
+        "description": port.description,
+        "alias": port.alias,
+        "enabled": port.enabled,
+    }
+
+
+def list_ports(session: Session) -> list[Port]:
+    rows = session.scalars(select(StpRow).order_by(StpRow.id))
+    return [port_from_row(r) for r in rows]
+
+
+def get_port(session: Session, stp_id: str) -> Port | None:
+    row = session.get(StpRow, stp_id)
+    return None if row is None else port_from_row(row)
+
+
+def lock_ports(session: Session, stp_ids: list[str]) -> dict[str, Port]:
+    """Read and lock the ports (in id order, so two reservations cannot deadlock).
+
+    On PostgreSQL this is SELECT ... FOR UPDATE: a second reservation on one
+    of these ports waits until this transaction ends, then sees its
+    allocations.  On SQLite the whole transaction already holds the write lock.
+    """
+    query = select(StpRow).where(StpRow.id.in_(sorted(set(stp_ids)))).order_by(StpRow.id)
+    if _is_postgres(session):
+        query = query.with_for_update()
+    return {row.id: port_from_row(row) for row in session.scalars(query)}
+
+
+def save_port(session: Session, port: Port) -> None:
+    row = session.get(StpRow, port.id)
+    if row is None:
+        session.add(StpRow(id=port.id, **port_values(port)))
+    else:
+        for name, value in port_values(port).items():
+            setattr(row, name, value)
+
+
+def delete_port(session: Session, stp_id: str) -> bool:
+    row = session.get(StpRow, stp_id)
+    if row is None:
+        return False
+    session.delete(row)
+    return True
+
+
+def port_in_use(session: Session, stp_id: str) -> list[str]:
+    """Connections that hold an allocation on the port."""
+    rows = session.scalars(
+        select(AllocationRow.connection_id).where(AllocationRow.stp_id == stp_id).distinct()
+    )
+    return list(rows)
+
+
+# -- allocations ----------------------------------------------------------
+
+
+def usages(
+    session: Session,
+    stp_ids: list[str],
+    start: datetime,
+    end: datetime,
+    *,
+    excluding: str = "",
+) -> dict[str, list[Usage]]:
+    """Allocations on the ports overlapping [start, end), except those of ``excluding``."""
+    query = select(AllocationRow).where(
+        AllocationRow.stp_id.in_(stp_ids),
+        AllocationRow.end_time > start,
+        AllocationRow.start_time < end,
+    )
+    if excluding:
+        query = query.where(AllocationRow.connection_id != excluding)
+    found: dict[str, list[Usage]] = {stp_id: [] for stp_id in stp_ids}
+    for r in session.scalars(query):
+        found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
+    return found
+
+
+def add_allocation(
+    session: Session, connection_id: str, criteria: Criteria, stp_id: str, vlan: int
+) -> None:
+    session.add(
+        AllocationRow(
+            connection_id=connection_id,
+            version=criteria.version,
+            stp_id=stp_id,
+            vlan=vlan,
+            bandwidth=criteria.capacity,
+            start_time=criteria.start,
+            end_time=criteria.end or FOREVER,
+        )
+    )
+
+
+def release_allocations(
+    session: Session,
+    connection_id: str,
+    *,
+    version: int | None = None,
+    older_than: int | None = None,
+) -> None:
+    """Drop a connection's allocations: one version, versions below one, or all."""
+    query = delete(AllocationRow).where(AllocationRow.connection_id == connection_id)
+    if version is not None:
+        query = query.where(AllocationRow.version == version)
+    if older_than is not None:
+        query = query.where(AllocationRow.version < older_than)
+    session.execute(query)
+
+
+# -- reservations ---------------------------------------------------------
+
+
+def _criteria(row: CriteriaRow) -> Criteria:
+    return Criteria(
+        version=row.version,
+        start=row.start_time,
+        end=row.end_time,
+        capacity=row.capacity,
+        source_stp=row.source_stp,
+        dest_stp=row.dest_stp,
+        directionality=row.directionality,
+        symmetric_path=row.symmetric_path,
+        service_type=row.service_type,
+        eros=tuple(row.eros or ()),
+        parameters=tuple((k, v) for k, v in (row.parameters or ())),
+        source_vlan=row.source_vlan,
+        dest_vlan=row.dest_vlan,
+    )
+
+
+def reservation_from_row(row: ReservationRow, versions: dict[int, Criteria]) -> Reservation:
+    return Reservation(
+        connection_id=row.connection_id,
+        global_reservation_id=row.global_reservation_id,
+        description=row.description,
+        requester_nsa=row.requester_nsa,
+        reservation_state=ReservationState(row.reservation_state),
+        provision_state=ProvisionState(row.provision_state) if row.provision_state else None,
+        lifecycle_state=LifecycleState(row.lifecycle_state),
+        data_plane=DataPlaneState.ACTIVE if row.data_plane_active else DataPlaneState.INACTIVE,
+        data_plane_version=row.data_plane_version,
+        committed=versions.get(row.committed_version) if row.committed_version else None,
+        held=versions.get(row.held_version) if row.held_version else None,
+    )
+
+
+def load_row(
+    session: Session, connection_id: str, *, for_update: bool = False
+) -> ReservationRow | None:
+    query = select(ReservationRow).where(ReservationRow.connection_id == connection_id)
+    if for_update and _is_postgres(session):
+        query = query.with_for_update()
+    return (session.scalars(query)).one_or_none()
+
+
+def load_versions(session: Session, row: ReservationRow) -> dict[int, Criteria]:
+    wanted = [v for v in (row.committed_version, row.held_version) if v is not None]
+    if not wanted:
+        return {}
+    rows = session.scalars(
+        select(CriteriaRow).where(
+            CriteriaRow.connection_id == row.connection_id, CriteriaRow.version.in_(wanted)
+        )
+    )
+    return {r.version: _criteria(r) for r in rows}
+
+
+def history(session: Session, connection_id: str) -> list[tuple[str, Criteria]]:
+    """Every criteria version of a connection with its status, oldest first."""
+    rows = session.scalars(
+        select(CriteriaRow)
+        .where(CriteriaRow.connection_id == connection_id)
+        .order_by(CriteriaRow.version)
+    )
+    return [(r.status, _criteria(r)) for r in rows]
+
+
+def apply_states(row: ReservationRow, res: Reservation, now: datetime) -> None:
+    """Copy the aggregate's states and version pointers onto its row."""
+    row.reservation_state = res.reservation_state.value
+    row.provision_state = res.provision_state.value if res.provision_state else None
+    row.lifecycle_state = res.lifecycle_state.value
+    row.data_plane_active = res.data_plane is DataPlaneState.ACTIVE
+    row.data_plane_version = res.data_plane_version
+    row.committed_version = res.committed.version if res.committed else None
+    row.held_version = res.held.version if res.held else None
+    row.last_modified = now
+
+
+def new_row(res: Reservation, reply_to: str, now: datetime) -> ReservationRow:
+    row = ReservationRow(
+        connection_id=res.connection_id,
+        global_reservation_id=res.global_reservation_id,
+        description=res.description,
+        requester_nsa=res.requester_nsa,
+        reply_to=reply_to,
+        notification_seq=0,
+        result_seq=0,
+        created_at=now,
+    )
+    apply_states(row, res, now)
+    return row
+
+
+def save_criteria(
+    session: Session,
+    connection_id: str,
+    criteria: Criteria,
+    status: str,
+    now: datetime,
+    *,
+    new: bool = False,
+) -> None:
+    """Store a criteria version (``new``: known not to be stored yet, saves a read)."""
+    row = None if new else session.get(CriteriaRow, (connection_id, criteria.version))
+    if row is None:
+        row = CriteriaRow(connection_id=connection_id, version=criteria.version, created_at=now)
+        session.add(row)
+    row.status = status
+    row.start_time, row.end_time = criteria.start, criteria.end
+    row.capacity = criteria.capacity
+    row.source_stp, row.dest_stp = criteria.source_stp, criteria.dest_stp
+    row.source_vlan, row.dest_vlan = criteria.source_vlan, criteria.dest_vlan
+    row.directionality, row.symmetric_path = criteria.directionality, criteria.symmetric_path
+    row.service_type = criteria.service_type
+    row.eros = list(criteria.eros)
+    row.parameters = [list(p) for p in criteria.parameters]
+
+
+def set_criteria_status(session: Session, connection_id: str, version: int, status: str) -> None:
+    row = session.get(CriteriaRow, (connection_id, version))
+    if row is not None:
+        row.status = status
+
+
+def criteria_of(session: Session, connection_ids: list[str]) -> dict[str, list[Criteria]]:
+    """The committed (or else held) criteria of each connection, for queries."""
+    out: dict[str, list[Criteria]] = {}
+    if not connection_ids:
+        return out
+    rows = session.scalars(
+        select(CriteriaRow)
+        .where(
+            CriteriaRow.connection_id.in_(connection_ids),
+            CriteriaRow.status.in_(("committed", "held")),
+        )
+        .order_by(CriteriaRow.connection_id, CriteriaRow.version)
+    )
+    for r in rows:
+        out.setdefault(r.connection_id, []).append(_criteria(r))
+    return out
+
+
+# -- notifications, results, request log, timers --------------------------
+
+
+def add_notification(
+    session: Session, row: ReservationRow, kind: str, payload: bytes, now: datetime
+) -> int:
+    """Record the next notification of the connection; returns its id."""
+    row.notification_seq += 1
+    session.add(
+        NotificationRow(
+            connection_id=row.connection_id,
+            notification_id=row.notification_seq,
+            kind=kind,
+            created_at=now,
+            payload=payload,
+        )
+    )
+    return row.notification_seq
+
+
+def next_notification_id(row: ReservationRow) -> int:
+    return row.notification_seq + 1
+
+
+def next_result_id(row: ReservationRow) -> int:
+    return row.result_seq + 1
+
+
+def add_result(
+    session: Session,
+    row: ReservationRow,
+    *,
+    kind: str,
+    correlation_id: str,
+    payload: bytes,
+    now: datetime,
+) -> int:
+    row.result_seq += 1
+    session.add(
+        ResultRow(
+            connection_id=row.connection_id,
+            result_id=row.result_seq,
+            kind=kind,
+            correlation_id=correlation_id,
+            created_at=now,
+            payload=payload,
+        )
+    )
+    return row.result_seq
+
+
+def notifications(
+    session: Session, connection_id: str, first: int, last: int
+) -> list[NotificationRow]:
+    query = select(NotificationRow).where(NotificationRow.connection_id == connection_id)
+    if first:
+        query = query.where(NotificationRow.notification_id >= first)
+    if last:
+        query = query.where(NotificationRow.notification_id <= last)
+    return list(session.scalars(query.order_by(NotificationRow.notification_id)))
+
+
+def results(session: Session, connection_id: str, first: int, last: int) -> list[ResultRow]:
+    query = select(ResultRow).where(ResultRow.connection_id == connection_id)
+    if first:
+        query = query.where(ResultRow.result_id >= first)
+    if last:
+        query = query.where(ResultRow.result_id <= last)
+    return list(session.scalars(query.order_by(ResultRow.result_id)))
+
+
+def logged_request(session: Session, correlation_id: str) -> RequestRow | None:
+    return session.get(RequestRow, correlation_id)
+
+
+def log_request(
+    session: Session,
+    *,
+    correlation_id: str,
+    payload_hash: str,
+    operation: str,
+    connection_id: str,
+    now: datetime,
+) -> None:
+    session.add(
+        RequestRow(
+            correlation_id=correlation_id,
+            payload_hash=payload_hash,
+            operation=operation,
+            connection_id=connection_id,
+            created_at=now,
+        )
+    )
+
+
+def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
+    """Store a timer, replacing the connection's earlier timer of the same kind."""
+    if replace:
+        cancel_timers(session, timer.connection_id, timer.kind)
+    session.add(
+        TimerRow(
+            connection_id=timer.connection_id,
+            kind=timer.kind.value,
+            version=timer.version,
+            due_at=timer.due,
+        )
+    )
+
+
+def cancel_timers(session: Session, connection_id: str, *kinds: TimerKind) -> None:
+    query = delete(TimerRow).where(TimerRow.connection_id == connection_id)
+    if kinds:
+        query = query.where(TimerRow.kind.in_([k.value for k in kinds]))
+    session.execute(query)
+
+
+def next_due(session: Session) -> datetime | None:
+    return (session.execute(select(func.min(TimerRow.due_at)))).scalar_one_or_none()
+
+
+def due_timers(session: Session, now: datetime, limit: int = 100) -> list[Timer]:
+    rows = session.scalars(
+        select(TimerRow).where(TimerRow.due_at <= now).order_by(TimerRow.due_at).limit(limit)
+    )
+    return [Timer(r.connection_id, TimerKind(r.kind), r.due_at, r.version) for r in rows]
+
+
+def take_timer(session: Session, timer: Timer) -> bool:
+    """Remove a due timer; False if another pass already took it."""
+    result = session.execute(
+        delete(TimerRow).where(
+            TimerRow.connection_id == timer.connection_id,
+            TimerRow.kind == timer.kind.value,
+            TimerRow.version == timer.version,
+            TimerRow.due_at == timer.due,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+# The tables are part of this module's interface (store.ReservationRow...).
+__all__ = [
+    "AllocationRow",
+    "CriteriaRow",
+    "NotificationRow",
+    "RequestRow",
+    "ReservationRow",
+    "ResultRow",
+    "StpRow",
+    "TimerRow",
+    "add_allocation",
+    "add_notification",
+    "add_result",
+    "apply_states",
+    "cancel_timers",
+    "criteria_of",
+    "delete_port",
+    "due_timers",
+    "get_port",
+    "history",
+    "list_ports",
+    "load_row",
+    "load_versions",
+    "lock_ports",
+    "log_request",
+    "logged_request",
+    "new_row",
+    "next_due",
+    "next_notification_id",
+    "next_result_id",
+    "notifications",
+    "port_from_row",
+    "port_in_use",
+    "port_values",
+    "release_allocations",
+    "reservation_from_row",
+    "results",
+    "save_criteria",
+    "save_port",
+    "set_criteria_status",
+    "set_timer",
+    "take_timer",
+    "usages",
+]
