@@ -169,7 +169,7 @@ async def test_refusal_and_reserve_timeout_at_a_remote_agent(client: NsgwClient)
                 stp(REMOTE_NET, "port-2"),
                 100,
                 provider_nsa=REMOTE_NSA,
-            )  # fmt: skip
+            )
         ).name
     )
     assert refused.state == ops_pb2.OPERATION_STATE_FAILED
@@ -184,7 +184,7 @@ async def test_refusal_and_reserve_timeout_at_a_remote_agent(client: NsgwClient)
                 100,
                 provider_nsa=REMOTE_NSA,
                 reserve_only=True,
-            )  # fmt: skip
+            )
         ).name
     )
     assert held.state == ops_pb2.OPERATION_STATE_SUCCEEDED, held.error
