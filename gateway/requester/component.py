@@ -34,14 +34,11 @@ from nsgw_proto.nsgw.v1 import connections_pb2, connections_pb2_grpc
 log = get_logger(__name__)
 
 
-def callback_policy(settings: Settings, peers: PeerRegistry) -> PeerPolicy:
-    """Who may send callbacks: with client CAs configured, a verified certificate;
-    peers with a ``callback_dn`` only with that certificate."""
-    bound = {p.config.callback_dn: [p.nsa_id] for p in peers.all() if p.config.callback_dn}
+def callback_policy(settings: Settings) -> PeerPolicy:
+    """Who may send callbacks: with client CAs configured, a verified certificate (or the
+    trusted ingress header); each peer's ``callback_dn`` is checked by the service."""
     return PeerPolicy(
-        allowed_dns=list(bound) if bound and settings.soap_allowed_dns else (),
         dn_header=settings.soap_dn_header,
-        nsa_bindings={},
         require_certificate=settings.soap_tls_ca is not None,
     )
 
@@ -63,7 +60,7 @@ class RequesterComponent:
                 requester_nsa=self.peers.own_nsa,
                 limits=XmlLimits(settings.soap_max_body_bytes, settings.soap_max_depth),
             ),
-            callback_policy(settings, self.peers),
+            callback_policy(settings),
             on_refusal=self._refused,
         )
         self._reconciler: asyncio.Task[None] | None = None
