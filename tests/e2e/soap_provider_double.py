@@ -267,6 +267,31 @@ class SoapProviderDouble:
             f"</originatingConnectionId><originatingNSA>{NSA}</originatingNSA></ct:reserveTimeout>",
         )
 
+    def error_event(self, connection_id: str, event: str) -> None:
+        held = self.held[connection_id]
+        if event == "forcedEnd":
+            held.lifecycle, held.active = "Failed", False
+        number = len(held.notifications) + 1
+        self.notify(
+            held,
+            "errorEvent",
+            f"<ct:errorEvent><connectionId>{connection_id}</connectionId>"
+            f"<notificationId>{number}</notificationId><timeStamp>{_now()}</timeStamp>"
+            f"<event>{event}</event><originatingConnectionId>{connection_id}"
+            f"</originatingConnectionId><originatingNSA>{NSA}</originatingNSA></ct:errorEvent>",
+        )
+
+    def message_delivery_timeout(self, connection_id: str, correlation_id: str) -> None:
+        held = self.held[connection_id]
+        number = len(held.notifications) + 1
+        self.notify(
+            held,
+            "messageDeliveryTimeout",
+            f"<ct:messageDeliveryTimeout><connectionId>{connection_id}</connectionId>"
+            f"<notificationId>{number}</notificationId><timeStamp>{_now()}</timeStamp>"
+            f"<correlationId>{correlation_id}</correlationId></ct:messageDeliveryTimeout>",
+        )
+
     def _sync(
         self, operation: str, connection_id: str, correlation_id: str, requester: str
     ) -> bytes:

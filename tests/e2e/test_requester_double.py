@@ -7,6 +7,7 @@ faults, late, twice or never.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +175,33 @@ async def test_reserve_timeout_is_reflected_and_watched(setup: Setup) -> None:
     assert seen.notification.type == "reserveTimeout"
     assert seen.connection.state == res_pb2.CONNECTION_STATE_FAILED
     assert seen.connection.nsi_states.reservation_state == "ReserveTimeout"
+    await events.aclose()  # type: ignore[attr-defined]
+
+
+async def test_error_event_and_message_delivery_timeout_are_reflected(setup: Setup) -> None:
+    client = await setup.start(confirm_timeout=10)
+    done = await create(client)
+    name = done.connection.name
+    events = client.connections.watch(name)
+    assert (await anext(events)).connection.state == res_pb2.CONNECTION_STATE_ACTIVE
+    received_before = len(setup.double.received)
+    setup.double.message_delivery_timeout("double-1", setup.double.received[-1][1])
+    lost = await anext(events)
+    assert lost.notification.type == "messageDeliveryTimeout"
+    await setup.double.settle()
+    for _ in range(50):  # the connection is reconciled in the background
+        if "querySummarySync" in [op for op, _ in setup.double.received[received_before:]]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("no reconcile after messageDeliveryTimeout")
+
+    setup.double.error_event("double-1", "forcedEnd")
+    failed = await anext(events)
+    assert failed.notification.type == "errorEvent"
+    assert "forcedEnd" in failed.notification.text
+    assert failed.connection.state == res_pb2.CONNECTION_STATE_FAILED
+    assert failed.connection.nsi_states.lifecycle_state == "Failed"
     await events.aclose()  # type: ignore[attr-defined]
 
 
