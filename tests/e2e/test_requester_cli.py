@@ -25,7 +25,7 @@ async def test_create_list_show_watch_terminate(loop: Loop) -> None:
     code, out = await nsgw(loop, "create", SOURCE, DEST, "--capacity", "50")
     assert code == 0, out
     assert "reserveConfirmed from" in out  # live progress
-    found = re.search(r"(connections/[0-9a-f]{32}) started", out)
+    found = re.search(r"name +(connections/[0-9a-f]{32})", out)
     assert found is not None, out
     name = found.group(1)
     code, out = await nsgw(loop, "watch", name, "--until", "active")
