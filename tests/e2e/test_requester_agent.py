@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
@@ -101,8 +102,9 @@ async def remote(tmp_path: Path) -> AsyncIterator[str]:
             await proc.wait()
 
 
-@pytest.fixture
-async def client(tmp_path: Path, remote: str) -> AsyncIterator[NsgwClient]:
+@asynccontextmanager
+async def local_gateway(tmp_path: Path, peers: list[NsiPeer]) -> AsyncIterator[NsgwClient]:
+    """This domain: a gateway in the test process with its own agent and STPs."""
     topology = tmp_path / "topology.toml"
     topology.write_text(TOPOLOGY)
     settings = Settings(
@@ -111,7 +113,7 @@ async def client(tmp_path: Path, remote: str) -> AsyncIterator[NsgwClient]:
         http_port=0,
         nso_sim_port=free_port(),
         agent_topology_file=topology,
-        nsi_peers=[NsiPeer(nsa_id=REMOTE_NSA, provider_url=remote, retries=0)],
+        nsi_peers=peers,
         requester_confirm_timeout=15,
     )
     gateway = Gateway(settings, build_components(settings))
@@ -123,6 +125,19 @@ async def client(tmp_path: Path, remote: str) -> AsyncIterator[NsgwClient]:
     finally:
         await made.close()
         await gateway.stop()
+
+
+@pytest.fixture
+async def client(tmp_path: Path, remote: str) -> AsyncIterator[NsgwClient]:
+    peer = NsiPeer(nsa_id=REMOTE_NSA, provider_url=remote, retries=0)
+    async with local_gateway(tmp_path, [peer]) as made:
+        yield made
+
+
+@pytest.fixture
+async def local_client(tmp_path: Path) -> AsyncIterator[NsgwClient]:
+    async with local_gateway(tmp_path, []) as made:
+        yield made
 
 
 async def until_state(client: NsgwClient, name: str, wanted: int) -> res_pb2.ConnectionEvent:
@@ -195,7 +210,10 @@ async def test_refusal_and_reserve_timeout_at_a_remote_agent(client: NsgwClient)
     assert timed_out.connection.nsi_states.reservation_state == "ReserveTimeout"
 
 
-async def test_a_connection_at_our_own_agent_takes_the_same_path(client: NsgwClient) -> None:
+async def test_a_connection_at_our_own_agent_takes_the_same_path(
+    local_client: NsgwClient,
+) -> None:
+    client = local_client
     op = await client.connections.create(stp(LOCAL_NET, "port-1"), stp(LOCAL_NET, "port-2"), 10)
     done = await client.operations.wait(op.name)
     assert done.state == ops_pb2.OPERATION_STATE_SUCCEEDED, done.error
