@@ -30,7 +30,6 @@ async def gateway_process(state: Path, port: int) -> AsyncIterator[asyncio.subpr
         "NSGW_GRPC_PORT": str(port),
         "NSGW_HTTP_PORT": str(free_port()),
         "NSGW_STATE_DIR": str(state),
-        "NSGW_NSO_SIM_PORT": str(free_port()),
         "NSGW_LOG_LEVEL": "warning",
         "NSGW_SHUTDOWN_GRACE": "1",
     }
