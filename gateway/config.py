@@ -297,6 +297,20 @@ class Settings(BaseSettings):
         True, description="register this domain's own provider endpoint as a peer"
     )
 
+    @field_validator("soap_requester_path")
+    @classmethod
+    def _requester_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+    @field_validator("requester_reply_to")
+    @classmethod
+    def _reply_to(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
     @field_validator("log_format", "log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

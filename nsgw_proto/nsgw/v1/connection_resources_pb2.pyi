@@ -158,7 +158,9 @@ class Connection(_message.Message):
     PROVIDER_NSA_FIELD_NUMBER: _builtins.int
     FAILURE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"connections/{connection_id}"."""
+    """"connections/{id}": nsgw's own id of the connection (the provider's NSI
+    connection id is in Connection.connection_id; two providers may use the same).
+    """
     connection_id: _builtins.str
     """The NSI connection id given by the provider."""
     global_reservation_id: _builtins.str

@@ -90,7 +90,9 @@ class GetConnectionRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"connections/{connection_id}"."""
+    """"connections/{id}": nsgw's own id of the connection (the provider's NSI
+    connection id is in Connection.connection_id; two providers may use the same).
+    """
     def __init__(
         self,
         *,
@@ -213,7 +215,9 @@ class ConnectionActionRequest(_message.Message):
     callback_url: _builtins.str
     progress_url: _builtins.str
     name: _builtins.str
-    """"connections/{connection_id}"."""
+    """"connections/{id}": nsgw's own id of the connection (the provider's NSI
+    connection id is in Connection.connection_id; two providers may use the same).
+    """
     def __init__(
         self,
         *,

@@ -106,3 +106,16 @@ async def test_a_peer_over_mutual_tls(tmp_path: Path) -> None:
         with pytest.raises(ProviderUnreachableError):
             await client.call(peer.endpoint, "querySummarySync", provider_pb2.QueryRequest())
         await without_cert.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("soap_requester_path", "nsi/requester", "must start with '/'"),
+        ("requester_reply_to", "callbacks.example", "http:// or https://"),
+        ("requester_confirm_timeout", 0, "greater than 0"),
+    ],
+)
+def test_bad_requester_settings_are_refused(setting: str, value: object, problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        Settings(**{setting: value})  # type: ignore[arg-type]
