@@ -6,6 +6,7 @@ from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
 from gateway.nso import NsoSimulatorComponent, uses_simulator
+from gateway.nso_api.component import NsoApiComponent
 from gateway.operations.component import OperationsComponent
 from gateway.state import DatabaseComponent, OutboxComponent, open_state
 
@@ -20,6 +21,9 @@ def build_components(settings: Settings) -> list[Component]:
     # Parts that deliver through the outbox register their channels here,
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))
-    components.append(OperationsComponent(settings, db, outbox))
+    operations = OperationsComponent(settings, db, outbox)
+    components.append(operations)
+    # The NSO calls of the orchestrator API (NsoServices, NsoDevices) on the operations engine.
+    components.append(NsoApiComponent(settings, operations))
     components.append(OutboxComponent(outbox))
     return components

@@ -6,6 +6,14 @@ async with NsgwClient("127.0.0.1:50051", token=...) as client:
 
 from gateway.client.connection import NsgwClient, TlsOptions
 from gateway.client.errors import ApiCallError
+from gateway.client.nso import NsoDevicesClient, NsoServicesClient
 from gateway.client.operations import OperationsClient
 
-__all__ = ["ApiCallError", "NsgwClient", "OperationsClient", "TlsOptions"]
+__all__ = [
+    "ApiCallError",
+    "NsgwClient",
+    "NsoDevicesClient",
+    "NsoServicesClient",
+    "OperationsClient",
+    "TlsOptions",
+]
