@@ -77,10 +77,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution option of the connections of Database.reading(): they only read.
+READ_ONLY_OPTION = "nsgw_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # Writers take the lock at BEGIN: two read-then-write transactions cannot
-    # both read the same free VLAN and then both write it.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # both read the same free VLAN and then both write it.  Read-only sessions
+    # take a snapshot instead (WAL): they neither wait for nor hold up writers.
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -102,11 +110,25 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed when the block ends, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: a consistent snapshot that does not take the write lock.
+
+        On SQLite it begins with a plain (deferred) BEGIN, so readers do not queue
+        behind writers; never write through it (use :meth:`transaction`).  On
+        PostgreSQL it is an ordinary session.
+        """
+        async with self._read_sessions() as session, session.begin():
             yield session
 
     async def migrate(self) -> None:

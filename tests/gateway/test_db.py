@@ -45,3 +45,20 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> No
         await db.dispose()
     assert mode == "wal"
     assert keys == 1
+
+
+async def test_a_read_only_session_reads_a_snapshot_while_a_writer_holds_the_lock(
+    database: Database,
+) -> None:
+    async with database.transaction() as writer:
+        await writer.execute(text("CREATE TABLE IF NOT EXISTS probe (n INTEGER)"))
+    async with database.transaction() as writer:
+        await writer.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        await writer.flush()
+        # The writer still holds the write lock: the reader neither waits for it
+        # nor sees its uncommitted row.
+        async with database.reading() as reader:
+            seen = (await reader.execute(text("SELECT count(*) FROM probe"))).scalar_one()
+        assert seen == 0
+    async with database.reading() as reader:
+        assert (await reader.execute(text("SELECT count(*) FROM probe"))).scalar_one() == 1
