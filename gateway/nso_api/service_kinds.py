@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from adapters.nso_restconf import CommitParams, DryRunFormat, DryRunResult, NsoError, WriteResult
+from adapters.nso_restconf import (
+    CommitParams,
+    DryRunFormat,
+    DryRunResult,
+    NsoError,
+    QueueItemStatus,
+    WriteResult,
+)
 from gateway.nso_api.convert import (
     commit_params,
     diff_format,
@@ -18,9 +25,10 @@ from gateway.nso_api.convert import (
     queue_status,
     split_by_device,
 )
-from gateway.nso_api.errors import operation_failure
+from gateway.nso_api.errors import DOMAIN, operation_failure
 from gateway.nso_api.kinds import ClientSource
 from gateway.operations.engine import OperationContext, OperationKind
+from gateway.operations.model import OperationFailed
 from nsgw_proto.nsgw.v1 import nso_pb2
 from nsgw_proto.nsgw.v1 import nso_resources_pb2 as res
 
@@ -31,6 +39,9 @@ CHECK_SYNC = "nso.CheckServiceSync"
 MODIFICATIONS = "nso.GetServiceModifications"
 
 _PREVIEW = CommitParams(dry_run=DryRunFormat.CLI)
+# How long an apply or delete through the commit queue waits for its queue item.
+QUEUE_WAIT_SECONDS = 600.0
+_QUEUE_DONE = {str(s) for s in QueueItemStatus if s.done}
 
 
 def _changed_devices(preview: DryRunResult) -> list[str]:
@@ -45,6 +56,27 @@ def _commit_result(write: WriteResult, preview: DryRunResult) -> res.CommitResul
         changed=not preview.is_empty,
         devices=_changed_devices(preview),
     )
+
+
+async def _follow_queue(
+    ctx: OperationContext, nso: ClientSource, write: WriteResult, path: str
+) -> WriteResult:
+    """With the commit queue: wait for the queue item to leave it, and say how it ended."""
+    item_id = write.commit_queue_id
+    if item_id is None or write.commit_queue_status in _QUEUE_DONE:
+        return write
+    await ctx.progress(f"commit-queue item {item_id}: {write.commit_queue_status}")
+    item = await nso().wait_for_queue_item(item_id, timeout=QUEUE_WAIT_SECONDS)
+    await ctx.progress(f"commit-queue item {item_id}: {item.status}")
+    if item.status is not QueueItemStatus.COMPLETED:
+        raise OperationFailed(
+            "ABORTED",
+            "NSO_COMMIT_QUEUE_FAILED",
+            f"commit-queue item {item_id} of {path} ended {item.status}",
+            metadata={"service": path, "commit_queue_id": str(item_id)},
+            domain=DOMAIN,
+        )
+    return write.model_copy(update={"commit_queue_status": str(item.status)})
 
 
 def _describe(devices: list[str]) -> str:
@@ -69,6 +101,7 @@ def service_kinds(nso: ClientSource) -> list[OperationKind]:  # noqa: PLR0915 - 
                 f"committing; devices changing: {_describe(_changed_devices(preview))}"
             )
             write = await nso().services.apply(path, body, params=params)
+            write = await _follow_queue(ctx, nso, write, path)
         except NsoError as exc:
             raise operation_failure(exc, what="service", name=path) from None
         return _commit_result(write, preview)
@@ -90,6 +123,7 @@ def service_kinds(nso: ClientSource) -> list[OperationKind]:  # noqa: PLR0915 - 
                 f"deleting; devices changing: {_describe(_changed_devices(preview))}"
             )
             write = await nso().services.delete(path, params=params)
+            write = await _follow_queue(ctx, nso, write, path)
         except NsoError as exc:
             raise operation_failure(exc, what="service", name=path) from None
         return _commit_result(write, preview)

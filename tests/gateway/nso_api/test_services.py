@@ -168,3 +168,19 @@ async def test_a_device_changed_by_hand_fails_the_commit_as_out_of_sync(gw: NsoG
     assert done.error.domain == "nsgw.nso"
     assert done.error.metadata["failed_device"] == "pe0"
     assert device_vlans(gw, "pe1", "GigabitEthernet0/0/0/2") == []
+
+
+async def test_through_the_commit_queue_the_operation_ends_with_the_queue_item(
+    gw: NsoGateway,
+) -> None:
+    op = await gw.client.nso_services.apply(
+        L2VLAN_PATH,
+        l2vlan_payload(),
+        commit=res.CommitParams(commit_queue=res.CommitParams.COMMIT_QUEUE_ASYNC),
+    )
+    done = await gw.client.operations.wait(op.name)
+    assert done.state == SUCCEEDED, done.error
+    assert done.commit.commit_queue_id != ""
+    assert done.commit.commit_queue_status == res.COMMIT_QUEUE_STATUS_COMPLETED
+    assert any("commit-queue item" in p.message for p in done.progress)
+    assert device_vlans(gw, "pe1", "GigabitEthernet0/0/0/2") == [200]
