@@ -22,8 +22,9 @@ def build_components(settings: Settings) -> list[Component]:
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))
     operations = OperationsComponent(settings, db, outbox)
-    components.append(operations)
-    # The NSO calls of the orchestrator API (NsoServices, NsoDevices) on the operations engine.
+    # The NSO calls of the orchestrator API (NsoServices, NsoDevices) on the operations
+    # engine; listed first so it stops (closing the NSO client) after the engine.
     components.append(NsoApiComponent(settings, operations))
+    components.append(operations)
     components.append(OutboxComponent(outbox))
     return components
