@@ -7,6 +7,7 @@ from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
 from gateway.nso import NsoSimulatorComponent, uses_simulator
+from gateway.nso_api.component import NsoApiComponent
 from gateway.operations.component import OperationsComponent
 from gateway.requester.component import RequesterComponent
 from gateway.state import DatabaseComponent, OutboxComponent, open_state
@@ -23,6 +24,9 @@ def build_components(settings: Settings) -> list[Component]:
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))
     operations = OperationsComponent(settings, db, outbox)
+    # The NSO calls of the orchestrator API (NsoServices, NsoDevices) on the operations
+    # engine; listed first so it stops (closing the NSO client) after the engine.
+    components.append(NsoApiComponent(settings, operations))
     components.append(operations)
     components.append(AgentComponent(settings, db, outbox))
     # NSI requester: nsgw.v1.Connections at any NSI provider, ours included.

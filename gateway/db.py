@@ -77,10 +77,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution option of the connections of Database.reading(): they only read.
+READ_ONLY_OPTION = "nsgw_read_only"
+# How long a writer of this process waits for its turn before leaving it to
+# SQLite's own busy wait (the busy_timeout below).
+WRITE_TURN_WAIT = 30.0
+
+
 def _sqlite_begin(connection: Any) -> None:
     # Writers take the lock at BEGIN: two read-then-write transactions cannot
-    # both read the same free VLAN and then both write it.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # both read the same free VLAN and then both write it.  Read-only sessions
+    # take a snapshot instead (WAL): they neither wait for nor hold up writers.
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -102,11 +113,53 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite: the writers of this process queue here for the write lock, in
+        # order, instead of polling for it in SQLite's busy handler (which sleeps
+        # up to 100 ms between tries while the lock may already be free).
+        self._write_turn: asyncio.Lock | None = None
+        self._write_turn_loop: asyncio.AbstractEventLoop | None = None
+        self._read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed when the block ends, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        if self.backend != "sqlite":
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        turn = self._turn()
+        mine = False
+        try:
+            # Not wait_for: it may acquire in a task of its own and lose the lock
+            # when the caller is cancelled at that moment.
+            async with asyncio.timeout(WRITE_TURN_WAIT):
+                mine = await turn.acquire()
+        except TimeoutError:
+            pass  # e.g. a transaction opened inside another: SQLite's busy wait decides
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            if mine:
+                turn.release()
+
+    def _turn(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._write_turn is None or self._write_turn_loop is not loop:
+            self._write_turn, self._write_turn_loop = asyncio.Lock(), loop
+        return self._write_turn
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only: a consistent snapshot that does not take the write lock.
+
+        On SQLite it begins with a plain (deferred) BEGIN, so readers do not queue
+        behind writers; never write through it (use :meth:`transaction`).  On
+        PostgreSQL it is an ordinary session.
+        """
+        async with self._read_sessions() as session, session.begin():
             yield session
 
     async def migrate(self) -> None:

@@ -226,7 +226,7 @@ class Outbox:
     async def _due_heads(self) -> list[OutboxRow]:
         """The oldest pending message of each key, where it is due and not in flight."""
         now = self._clock()
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             heads = (
                 select(func.min(OutboxRow.id))
                 .where(OutboxRow.state == PENDING, OutboxRow.channel.in_(list(self._channels)))

@@ -33,9 +33,13 @@ class ServiceActions:
         body = await self._client.action(f"{path.strip('/')}/{action}", input, idempotent=safe)
         return action_output(body)
 
-    async def re_deploy(self, path: str) -> None:
-        """Re-apply the service's configuration to its devices."""
-        await self._output(path, "re-deploy")
+    async def re_deploy(self, path: str, *, reconcile: bool = False) -> None:
+        """Re-apply the service's configuration to its devices.
+
+        ``reconcile``: take over configuration the devices already carry as the
+        service's own (NSO's ``re-deploy reconcile``).
+        """
+        await self._output(path, "re-deploy", {"reconcile": {}} if reconcile else None)
 
     async def re_deploy_dry_run(
         self, path: str, outformat: DryRunFormat = DryRunFormat.NATIVE

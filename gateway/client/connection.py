@@ -8,6 +8,7 @@ from types import TracebackType
 import grpc
 
 from gateway.client.connections import ConnectionsClient
+from gateway.client.nso import NsoDevicesClient, NsoServicesClient
 from gateway.client.operations import OperationsClient
 
 
@@ -40,6 +41,9 @@ class NsgwClient:
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.operations = OperationsClient(self.channel, metadata)
         self.connections = ConnectionsClient(self.channel, metadata)
+        # NSO provisioning and device tests (start operations; follow them with .operations).
+        self.nso_services = NsoServicesClient(self.channel, metadata)
+        self.nso_devices = NsoDevicesClient(self.channel, metadata)
 
     def __repr__(self) -> str:  # never shows the token
         return f"NsgwClient({self.target!r})"

@@ -113,22 +113,32 @@ class OperationsClient:
             raise ApiCallError.from_rpc_error(exc) from None
 
     async def wait(self, name: str, *, reconnect_for: float = 30.0) -> operations_pb2.Operation:
-        """The operation once it ended.
+        """The operation once it ended, with all its progress.
 
-        Watches it; when the gateway is unreachable for a while (e.g. it
-        restarts), reconnects and resumes the watch where it stopped, for up
-        to ``reconnect_for`` seconds in a row.
+        Watches it (the stream's last update is the ended operation; its
+        progress messages are the ones streamed before); when the gateway is
+        unreachable for a while (e.g. it restarts), reconnects and resumes the
+        watch where it stopped, for up to ``reconnect_for`` seconds in a row.
         """
         loop = asyncio.get_running_loop()
         next_index, delay, unreachable_since = 0, 0.1, None
+        progress: list[operations_pb2.ProgressMessage] = []
         while True:
             try:
+                first = True  # a stream opens with the operation; it ends with it once more
                 async for update in self.watch(name, next_index):
                     unreachable_since, delay = None, 0.1
                     if update.HasField("progress"):
+                        progress.append(update.progress)
                         next_index = update.progress.index + 1
+                    elif first:
+                        first = False
                     elif is_ended(update.operation):
-                        return await self.get(name)
+                        ended = operations_pb2.Operation()
+                        ended.CopyFrom(update.operation)
+                        del ended.progress[:]
+                        ended.progress.extend(progress)
+                        return ended
             except ApiCallError as exc:
                 if not exc.retryable:
                     raise

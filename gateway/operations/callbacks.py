@@ -15,10 +15,13 @@ progress callback: ``{"name", "kind", "target", "state", "progress": {...}}``.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 from google.protobuf import json_format
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gateway.logs import get_logger
 from gateway.operations.messages import operation_to_proto, progress_to_proto, state_to_proto
@@ -30,6 +33,8 @@ CHANNEL = "operation-callback"
 EVENT_HEADER = "X-Nsgw-Event"
 OPERATION_HEADER = "X-Nsgw-Operation"
 log = get_logger(__name__)
+# Session.info key: the session's next commit wakes the outbox.
+_WAKE_REGISTERED = "nsgw.operations.wake_outbox"
 
 
 def end_payload(op: Operation) -> bytes:
@@ -48,16 +53,32 @@ def progress_payload(op: Operation, progress: Progress) -> bytes:
 
 
 class CallbackNotifier:
-    """Queues callbacks in the transaction of the change (the engine's Notifier)."""
+    """Queues callbacks in the transaction of the change (the engine's Notifier).
+
+    The outbox is woken after a transaction that queued a callback commits,
+    and only then: waking it for every state change would make it scan the
+    database (and on SQLite queue for the write lock) once per change.
+    """
 
     def __init__(self, outbox: Outbox) -> None:
         self._outbox = outbox
 
+    def _add(self, session: AsyncSession, ordering_key: str, **message: Any) -> None:
+        self._outbox.add(session, CHANNEL, ordering_key, **message)
+        sync_session = session.sync_session
+        if not sync_session.info.get(_WAKE_REGISTERED):
+            sync_session.info[_WAKE_REGISTERED] = True
+            # Stays registered (and the flag set) until a commit fires it.
+            event.listen(sync_session, "after_commit", self._wake_after_commit, once=True)
+
+    def _wake_after_commit(self, sync_session: Session) -> None:
+        sync_session.info.pop(_WAKE_REGISTERED, None)
+        self._outbox.wake()
+
     def on_progress(self, session: AsyncSession, op: Operation, progress: Progress) -> None:
         if op.progress_url:
-            self._outbox.add(
+            self._add(
                 session,
-                CHANNEL,
                 f"{op.id}/progress",
                 destination=op.progress_url,
                 payload=progress_payload(op, progress),
@@ -66,9 +87,8 @@ class CallbackNotifier:
 
     def on_end(self, session: AsyncSession, op: Operation) -> None:
         if op.callback_url:
-            self._outbox.add(
+            self._add(
                 session,
-                CHANNEL,
                 op.id,
                 destination=op.callback_url,
                 payload=end_payload(op),
@@ -76,7 +96,7 @@ class CallbackNotifier:
             )
 
     def after_commit(self) -> None:
-        self._outbox.wake()
+        """Nothing to do: the transactions that queued a callback wake the outbox themselves."""
 
 
 class CallbackSender:

@@ -367,7 +367,7 @@ class OperationEngine:
         return store.to_domain(row, progress, cancellable=cancellable)
 
     async def get(self, op_id: str, *, progress_from: int = 0) -> Operation:
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             row = await store.get(session, op_id)
             if row is None:
                 raise not_found("operation", f"operations/{op_id}")
@@ -378,7 +378,7 @@ class OperationEngine:
     ) -> Page:
         key = store.filter_key(flt)
         after = store.decode_page_token(page_token, key) if page_token else None
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             rows, more = await store.list_page(session, flt, page_size, after)
             ops = [
                 self._domain(

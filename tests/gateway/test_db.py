@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -45,3 +47,54 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> No
         await db.dispose()
     assert mode == "wal"
     assert keys == 1
+
+
+async def test_a_read_only_session_reads_a_snapshot_while_a_writer_holds_the_lock(
+    database: Database,
+) -> None:
+    async with database.transaction() as writer:
+        await writer.execute(text("CREATE TABLE IF NOT EXISTS probe (n INTEGER)"))
+    async with database.transaction() as writer:
+        await writer.execute(text("INSERT INTO probe (n) VALUES (1)"))
+        await writer.flush()
+        # The writer still holds the write lock: the reader neither waits for it
+        # nor sees its uncommitted row.
+        async with database.reading() as reader:
+            seen = (await reader.execute(text("SELECT count(*) FROM probe"))).scalar_one()
+        assert seen == 0
+    async with database.reading() as reader:
+        assert (await reader.execute(text("SELECT count(*) FROM probe"))).scalar_one() == 1
+
+
+async def test_writers_of_one_process_take_turns_and_a_cancelled_one_leaves_its_turn(
+    database: Database,
+) -> None:
+    if database.backend != "sqlite":
+        pytest.skip("the write turn is SQLite's (PostgreSQL writers do not queue for a lock)")
+    async with database.transaction() as writer:
+        await writer.execute(text("CREATE TABLE IF NOT EXISTS turns (n INTEGER)"))
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO turns (n) VALUES (1)"))
+            holding.set()
+            await release.wait()
+
+    async def second() -> None:
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO turns (n) VALUES (2)"))
+
+    holder = asyncio.create_task(first())
+    await holding.wait()
+    waiting = asyncio.create_task(second())
+    await asyncio.sleep(0.05)  # let it queue behind the holder
+    waiting.cancel()
+    release.set()
+    await holder
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    await second()  # would wait forever if the cancelled writer had kept its turn
+    async with database.reading() as reader:
+        rows = (await reader.execute(text("SELECT n FROM turns ORDER BY n"))).scalars().all()
+    assert list(rows) == [1, 2]

@@ -25,6 +25,7 @@ from gateway.operations.model import OperationFailed
 from gateway.operations.starter import OperationStarter
 from gateway.process import Gateway
 from nsgw_proto.nsgw.v1 import operations_pb2
+from tests.gateway.operations.receiver import free_port
 
 JOBS_SERVICE = "nsgw.v1.testing.Jobs"
 START_METHOD = f"/{JOBS_SERVICE}/Start"
@@ -140,6 +141,8 @@ def gateway_settings(state_dir: Path, **overrides: Any) -> Settings:
         "state_dir": state_dir,
         "log_level": "warning",
         "shutdown_grace": 1.0,
+        # No nso_url: the embedded NSO simulator runs; never on the default port.
+        "nso_sim_port": free_port(),
         **overrides,
     }
     return Settings(**values)
