@@ -31,6 +31,7 @@ from adapters.nso_restconf import (
     NsoClient,
     NsoError,
     NsoTimeout,
+    ServerError,
     device_path,
 )
 from adapters.nso_restconf.results import QueueItemStatus, action_output
@@ -222,7 +223,15 @@ class NsoBackend:
     async def _clean_up(self, connection_id: str, path: str) -> None:
         """Remove whatever a failed activation may have left (nothing half-created)."""
         try:
-            await self._retrying("clean up", lambda: self.client.delete(path))
+            # with the activation's commit parameters: with a commit queue the removal is
+            # queued for devices that cannot be reached now, and the instance leaves NSO.
+            params = self._commit_params(connection_id)
+            try:
+                await self._retrying("clean up", lambda: self.client.delete(path, params=params))
+            except ServerError:  # e.g. DeviceOutOfSync
+                # the failed push left a device out of sync: remove the instance anyway
+                forced = params.model_copy(update={"no_out_of_sync_check": True})
+                await self._retrying("clean up", lambda: self.client.delete(path, params=forced))
         except NotFound:
             return
         except NsoError as exc:
