@@ -249,3 +249,61 @@ async def test_modify_of_capacity_while_active_patches_the_service(
         provider_pb2.QueryRequest(header=header(), connection_id=[cid])
     )
     assert summary.reservation[0].criteria[0].version == 2
+
+
+async def test_an_activation_recorded_before_a_crash_is_made_after_restart(
+    tmp_path: Path, nso_db: Database, recorder: tuple[Recorder, str], nso: Nso
+) -> None:
+    rec, target = recorder
+    settings = nso_settings(tmp_path, target, nso)
+    first = Agent(settings, nso_db, fast_outbox(nso_db))
+    await first.start()
+    try:
+        cid = await reserved(first, rec)
+        await first.stub.ReserveCommit(generic(cid))
+        await rec.wait("ReserveCommitConfirmed", cid)
+        await first.service.stop_steps()  # the process dies before it calls NSO
+        await first.stub.Provision(generic(cid))
+        await rec.wait("ProvisionConfirmed", cid)
+        assert await nso.service(cid) is None
+    finally:
+        await first.stop()
+
+    second = Agent(settings, nso_db, fast_outbox(nso_db))
+    await second.start()
+    try:
+        up = await rec.wait("DataPlaneStateChange", cid)
+        assert up.data_plane_status.active
+        assert await nso.service(cid) is not None
+        assert 200 in await nso.vlans_on("pe0", PE0_2)
+    finally:
+        await second.stop()
+
+
+async def test_a_reserve_check_recorded_before_a_crash_is_answered_after_restart(
+    tmp_path: Path, nso_db: Database, recorder: tuple[Recorder, str], nso: Nso
+) -> None:
+    rec, target = recorder
+    settings = nso_settings(tmp_path, target, nso)
+    first = Agent(settings, nso_db, fast_outbox(nso_db))
+    await first.start()
+    try:
+        await first.service.stop_steps()
+        request = reserve_request(stp("pe0-2"), stp("pe1-2"), end=later(3600))
+        cid = (await first.stub.Reserve(request)).connection_id
+        summary = await first.stub.QuerySummarySync(
+            provider_pb2.QueryRequest(header=header(), connection_id=[cid])
+        )
+        states = summary.reservation[0].connection_states
+        assert states.reservation_state == common_pb2.RESERVE_CHECKING
+    finally:
+        await first.stop()
+    second = Agent(settings, nso_db, fast_outbox(nso_db))
+    await second.start()
+    try:
+        await rec.wait("ReserveConfirmed", cid)
+        record = await record_of(nso_db, cid)
+        assert record is not None
+        assert "vlan 200" in record.dry_run_diff
+    finally:
+        await second.stop()
