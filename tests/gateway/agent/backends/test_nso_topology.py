@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_bad_marks_name_the_interface(description: str, message: str) -> None:
 
 
 def test_devices_give_their_marked_interfaces_in_order() -> None:
-    configs = {
+    configs: dict[str, dict[str, Any]] = {
         "pe1": {"interface": [{"name": "A", "description": "nsi-stp id=b vlans=1 capacity=1"}]},
         "pe0": {
             "interface": [
