@@ -10,7 +10,7 @@ import grpc
 from aiohttp import web
 
 from gateway.agent import store
-from gateway.agent.backends import Backend, make_backend
+from gateway.agent.backends import Backend, BackendError, make_backend
 from gateway.agent.callbacks import RequesterCallbacks
 from gateway.agent.documents import Documents, DocumentSettings
 from gateway.agent.domain.topology import Port
@@ -124,7 +124,11 @@ class AgentComponent:
                 raise OSError(str(exc)) from None
             await load_ports(self.db, ports)
             log.info("topology file loaded", stps=len(ports))
-        supplied = await self.backend.topology()
+        try:
+            supplied = await self.backend.topology()
+        except BackendError as exc:
+            log.warning("no topology from the backend; using the stored STPs", error=str(exc))
+            supplied = None
         if supplied is not None:
             await load_ports(self.db, supplied)
             log.info("topology from backend", backend=self.backend.name, stps=len(supplied))
@@ -132,7 +136,7 @@ class AgentComponent:
         await self.service.start_steps()
         self._health_task = asyncio.create_task(self._health_loop(), name="agent-health")
         interval = getattr(self.backend, "topology_interval", None)
-        if supplied is not None and interval:
+        if interval:
             self._topology_task = asyncio.create_task(
                 self._topology_loop(interval), name="agent-topology"
             )

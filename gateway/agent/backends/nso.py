@@ -179,7 +179,9 @@ class NsoBackend:
         path, body = await self._instance(connection_id, criteria)
         params = CommitParams(dry_run=DryRunFormat.NATIVE)
         try:
-            result = await self.client.put(path, body, params=params)
+            result = await self._retrying(
+                "reserve check", lambda: self.client.put(path, body, params=params)
+            )
         except NsoError as exc:
             message = _nso_message(exc)
             await self.records.refused(connection_id, path, criteria.version, message)

@@ -54,6 +54,8 @@ class NsoRecords:
                 )
                 session.add(row)
             row.service_path = path
+            if row.state == ACTIVE and values.get("state") in (CHECKED, REFUSED):
+                del values["state"]  # the check of a modify: the instance is still active
             for name, value in values.items():
                 setattr(row, name, value)
             row.updated_at = utcnow()
