@@ -89,12 +89,10 @@ def nso_settings(tmp_path: Path, target: str, nso: Nso, **kw: Any) -> Any:
 
 
 @pytest.fixture
-async def nso_db(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'agent.db'}")
-    await db.migrate()
-    await load_ports(db, NSO_PORTS)
-    yield db
-    await db.dispose()
+async def nso_db(database: Database) -> AsyncIterator[Database]:
+    """The state database (SQLite and PostgreSQL) with the STPs on the demo devices."""
+    await load_ports(database, NSO_PORTS)
+    yield database
 
 
 @pytest.fixture
