@@ -89,10 +89,10 @@ def nso_settings(tmp_path: Path, target: str, nso: Nso, **kw: Any) -> Any:
 
 
 @pytest.fixture
-async def nso_db(database: Database) -> AsyncIterator[Database]:
+async def nso_db(database: Database) -> Database:
     """The state database (SQLite and PostgreSQL) with the STPs on the demo devices."""
     await load_ports(database, NSO_PORTS)
-    yield database
+    return database
 
 
 @pytest.fixture
