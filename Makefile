@@ -20,9 +20,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e '.[test,dev]'
 	touch $@ $(VENV)/.installed-run
 
-## run: start nsgw on embedded defaults (gRPC 127.0.0.1:50051, HTTP 127.0.0.1:8080)
+## run: the demo: nsgw with the embedded NSO simulator and the NSO backend (examples/demo.toml)
 run: $(VENV)/.installed-run
-	$(BIN)/nsgw serve
+	$(BIN)/nsgw serve --config examples/demo.toml
 
 ## test: lint, type-check and run the test suite
 test: lint typecheck pytest

@@ -233,7 +233,9 @@ class Settings(BaseSettings):
         description="gRPC host:port of the ConnectionRequester that receives callbacks; "
         "empty: this process's own gRPC port",
     )
-    agent_backend: str = Field("null", description="what reservations do to the network: null")
+    agent_backend: str = Field(
+        "null", description="what reservations do to the network: null or nso"
+    )
     reserve_hold_timeout: float = Field(
         120.0, gt=0, description="seconds a held reservation waits for commit or abort"
     )
@@ -310,6 +312,39 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    # --- NSO backend (agent_backend = "nso"; docs/nso-backend.md) -------------
+    nso_backend_service_path: str = Field(
+        "l2vlan:l2vlan={name}",
+        description="RESTCONF data path of a reservation's service instance; {name} is the "
+        "instance name (the connection id)",
+    )
+    nso_backend_template: str = Field(
+        "",
+        description="service payload: a Jinja2 template file (.j2/.jinja) or a Python "
+        "callable module:function; empty: the simulator's l2vlan service",
+    )
+    nso_backend_commit_queue: str = Field(
+        "", description="commit queue for activations: empty (none), async, sync or bypass"
+    )
+    nso_backend_label: bool = Field(True, description="label NSO commits with the connection id")
+    nso_backend_retries: int = Field(
+        3, ge=0, description="retries of an activation or removal while NSO is down or busy"
+    )
+    nso_backend_retry_delay: float = Field(
+        2.0, ge=0, description="seconds before the first retry (doubling each time)"
+    )
+    nso_backend_health_action: str = Field(
+        "deep-check-sync",
+        description="service action of the health check: deep-check-sync (against the "
+        "devices) or check-sync (against NSO's copy)",
+    )
+    nso_backend_topology: bool = Field(
+        False, description="derive the STPs from device interfaces marked in NSO (nsi-stp tag)"
+    )
+    nso_backend_topology_interval: float = Field(
+        300.0, gt=0, description="seconds between refreshes of the topology from NSO"
+    )
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

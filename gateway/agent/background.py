@@ -11,17 +11,12 @@ from sqlalchemy.orm import Session
 
 from gateway.agent import store
 from gateway.agent.backends import BackendError
-from gateway.agent.core import AgentCore
-from gateway.agent.domain.errors import (
-    CONNECTION_ID,
-    ErrorCode,
-    NsiError,
-)
 from gateway.agent.domain.reservation import (
     Reservation,
 )
 from gateway.agent.domain.states import LifecycleState, ReservationState
 from gateway.agent.domain.timers import Timer, TimerKind, seconds_until
+from gateway.agent.steps import AgentSteps
 from gateway.logs import get_logger
 from gateway.outbox import Envelope
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
@@ -32,7 +27,7 @@ log = get_logger(__name__)
 TIMER_POLL = 30.0  # longest sleep of the timer task (a safety net; it is woken on changes)
 
 
-class AgentBackground(AgentCore):
+class AgentBackground(AgentSteps):
     # -- timers -------------------------------------------------------------
     async def fire_due_timers(self) -> int:
         """Fire every timer that is due now, each in its own transaction."""
@@ -137,6 +132,8 @@ class AgentBackground(AgentCore):
     # -- health -------------------------------------------------------------
     async def check_health(self) -> int:
         """Ask the backend about every active data plane; end the failed ones (forcedEnd)."""
+        if self.backend_remote:
+            return await self.check_health_outside()
 
         def active(session: Session) -> list[str]:
             return list(
@@ -163,17 +160,7 @@ class AgentBackground(AgentCore):
                     healthy = False
                 if healthy:
                     return False
-                now = self.clock()
-                res.forced_end()
-                res.set_data_plane(False)
-                error = NsiError(
-                    ErrorCode.GENERIC_RM_ERROR,
-                    "the network reports the service down",
-                    [(CONNECTION_ID, cid)],
-                )
-                self._error_event(session, row, common_pb2.FORCED_END, error, now)
-                self._end(session, cid)
-                store.apply_states(row, res, now)
+                self._force_end(session, row, res)
                 return True
 
             ended += await self._run(body)

@@ -10,7 +10,7 @@ import grpc
 from aiohttp import web
 
 from gateway.agent import store
-from gateway.agent.backends import Backend, make_backend
+from gateway.agent.backends import Backend, BackendError, make_backend
 from gateway.agent.callbacks import RequesterCallbacks
 from gateway.agent.documents import Documents, DocumentSettings
 from gateway.agent.domain.topology import Port
@@ -75,7 +75,7 @@ class AgentComponent:
     ) -> None:
         self.settings = settings
         self.db = db
-        self.backend = backend or make_backend(settings.agent_backend)
+        self.backend = backend or make_backend(settings, db)
         self.service = AgentService(db, outbox, self.backend, agent_config(settings))
         self.callbacks = RequesterCallbacks(deadline=settings.agent_callback_deadline)
         outbox.register(
@@ -98,6 +98,7 @@ class AgentComponent:
             ),
         )
         self._health_task: asyncio.Task[None] | None = None
+        self._topology_task: asyncio.Task[None] | None = None
 
     def add_to_grpc(self, server: grpc.aio.Server) -> list[str]:
         provider_grpc.add_ConnectionProviderServicer_to_server(
@@ -123,12 +124,33 @@ class AgentComponent:
                 raise OSError(str(exc)) from None
             await load_ports(self.db, ports)
             log.info("topology file loaded", stps=len(ports))
-        supplied = await self.backend.topology()
+        try:
+            supplied = await self.backend.topology()
+        except BackendError as exc:
+            log.warning("no topology from the backend; using the stored STPs", error=str(exc))
+            supplied = None
         if supplied is not None:
             await load_ports(self.db, supplied)
             log.info("topology from backend", backend=self.backend.name, stps=len(supplied))
         await self.service.start_timers()
+        await self.service.start_steps()
         self._health_task = asyncio.create_task(self._health_loop(), name="agent-health")
+        interval = getattr(self.backend, "topology_interval", None)
+        if interval:
+            self._topology_task = asyncio.create_task(
+                self._topology_loop(interval), name="agent-topology"
+            )
+
+    async def _topology_loop(self, interval: float) -> None:
+        """Refresh the STPs the backend supplies (e.g. from NSO) on a schedule."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                supplied = await self.backend.topology()
+                if supplied is not None:
+                    await load_ports(self.db, supplied)
+            except Exception as exc:
+                log.warning("topology refresh failed", backend=self.backend.name, error=str(exc))
 
     async def _health_loop(self) -> None:
         while True:
@@ -139,9 +161,14 @@ class AgentComponent:
                 log.exception("agent health check failed")
 
     async def stop(self) -> None:
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
+        for task in (self._health_task, self._topology_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.service.stop_steps()
         await self.service.close()
+        close = getattr(self.backend, "aclose", None)
+        if close is not None:
+            await close()
         await self.callbacks.close()

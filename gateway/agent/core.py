@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.agent import messages as msg
-from gateway.agent import store
+from gateway.agent import step_store, store
 from gateway.agent.backends import Backend, BackendError
 from gateway.agent.domain.errors import (
     CONNECTION_ID,
@@ -92,6 +92,36 @@ class AgentCore:
         self._units = StoreUnits(db)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer_task: asyncio.Task[None] | None = None
+
+    @property
+    def backend_remote(self) -> bool:
+        """Backend calls take network time: made outside transactions (``steps.py``)."""
+        return bool(getattr(self.backend, "remote", False))
+
+    def _record_step(  # noqa: PLR0917
+        self,
+        session: Session,
+        connection_id: str,
+        kind: str,
+        version: int | None,
+        now: datetime,
+        ctx: RequestContext | None = None,
+    ) -> None:
+        """Record the intent of a backend call; it is made once this transaction commits."""
+        step_store.add_step(
+            session,
+            connection_id,
+            kind,
+            version,
+            now,
+            ctx.correlation_id if ctx else "",
+            ctx.requester_nsa if ctx else "",
+            ctx.reply_to if ctx else "",
+        )
+        self._steps_recorded(session)
+
+    def _steps_recorded(self, session: Session) -> None:
+        """Hook: a step was recorded in ``session`` (the step runner is woken after commit)."""
 
     # -- header, request log ------------------------------------------------
     def check_header(self, ctx: RequestContext) -> None:
@@ -271,6 +301,9 @@ class AgentCore:
         if want == (res.data_plane is DataPlaneState.ACTIVE):
             return
         assert res.committed is not None
+        if self.backend_remote:
+            self._record_step(session, res.connection_id, step_store.DATA_PLANE, None, now)
+            return
         try:
             if want:
                 self._await(self.backend.activate(res.connection_id, res.committed))
@@ -281,7 +314,19 @@ class AgentCore:
             error = NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc))
             self._error_event(session, row, event, error, now)
             return
-        res.set_data_plane(want)
+        self._data_plane_changed(session, row, res, want, now)
+
+    def _data_plane_changed(
+        self,
+        session: Session,
+        row: store.ReservationRow,
+        res: Reservation,
+        want: bool,
+        now: datetime,
+    ) -> None:
+        """The network's data plane is now ``want``: record it and notify the requester."""
+        if not res.set_data_plane(want):
+            return
         status = common_pb2.DataPlaneStatus(
             active=want, version=res.data_plane_version, version_consistent=True
         )

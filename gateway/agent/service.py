@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gateway.agent import messages as msg
-from gateway.agent import store
+from gateway.agent import step_store, store
 from gateway.agent.backends import BackendError
 from gateway.agent.background import AgentBackground
 from gateway.agent.core import CHANNEL, AgentConfig, RequestContext
@@ -106,7 +106,8 @@ class AgentService(AgentQueries, AgentBackground):
                     session.add(row)
                     session.flush()
                 chosen = replace(criteria, source_vlan=vlans[0], dest_vlan=vlans[1])
-                self._backend_call(self.backend.reserve_check(connection_id, chosen))
+                if not self.backend_remote:
+                    self._backend_call(self.backend.reserve_check(connection_id, chosen))
             except NsiError as exc:
                 if new and row not in session:
                     session.add(row)
@@ -115,6 +116,15 @@ class AgentService(AgentQueries, AgentBackground):
                 store.save_criteria(session, connection_id, criteria, "failed", now, new=new)
                 self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
             else:
+                if self.backend_remote:  # checked outside this transaction (steps.py)
+                    res.held = chosen
+                    store.save_criteria(session, connection_id, chosen, "checking", now, new=new)
+                    store.add_allocation(session, connection_id, chosen, source.stp_id, vlans[0])
+                    store.add_allocation(session, connection_id, chosen, dest.stp_id, vlans[1])
+                    self._record_step(
+                        session, connection_id, step_store.RESERVE_CHECK, chosen.version, now, ctx
+                    )
+                    return self._logged(session, row, res, ctx, connection_id, now)
                 held = res.confirm_reserve(*vlans)
                 store.save_criteria(session, connection_id, held, "held", now, new=new)
                 store.add_allocation(session, connection_id, held, source.stp_id, vlans[0])
@@ -132,22 +142,33 @@ class AgentService(AgentQueries, AgentBackground):
                     criteria=msg.confirm_criteria(held),
                 )
                 self._result(session, row, ctx, "reserve_confirmed", confirmed, now)
-            store.apply_states(row, res, now)
-            row.reply_to = ctx.reply_to or row.reply_to
-            store.log_request(
-                session,
-                correlation_id=ctx.correlation_id,
-                payload_hash=ctx.payload_hash,
-                operation=ctx.operation,
-                connection_id=connection_id,
-                now=now,
-            )
-            return connection_id
+            return self._logged(session, row, res, ctx, connection_id, now)
 
         answer = await self._run(body)
         if not replayed:
             self._after_commit()
         return answer
+
+    def _logged(  # noqa: PLR0917
+        self,
+        session: Session,
+        row: store.ReservationRow,
+        res: Reservation,
+        ctx: RequestContext,
+        connection_id: str,
+        now: datetime,
+    ) -> str:
+        store.apply_states(row, res, now)
+        row.reply_to = ctx.reply_to or row.reply_to
+        store.log_request(
+            session,
+            correlation_id=ctx.correlation_id,
+            payload_hash=ctx.payload_hash,
+            operation=ctx.operation,
+            connection_id=connection_id,
+            now=now,
+        )
+        return connection_id
 
     def _offers(
         self,
@@ -231,7 +252,7 @@ class AgentService(AgentQueries, AgentBackground):
         try:
             self._await(call)
         except BackendError as exc:
-            raise NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc)) from None
+            raise NsiError(ErrorCode.GENERIC_RM_ERROR, str(exc), exc.variables) from None
 
     async def _operate(self, ctx: RequestContext, connection_id: str, action: Action) -> None:
         self.check_header(ctx)
@@ -279,6 +300,9 @@ class AgentService(AgentQueries, AgentBackground):
                 self._result(session, row, ctx, "reserve_commit_failed", failed, now)
                 return
             previous = res.committed
+            if previous is not None and self.backend_remote:  # modified outside (steps.py)
+                self._record_step(session, connection_id, step_store.MODIFY, held.version, now, ctx)
+                return
             try:
                 if previous is not None:
                     self._backend_call(self.backend.modify(connection_id, previous, held))
@@ -355,6 +379,9 @@ class AgentService(AgentQueries, AgentBackground):
             session: Session, row: store.ReservationRow, res: Reservation, now: datetime
         ) -> None:
             res.begin_terminate()
+            if self.backend_remote:  # removed outside this transaction (steps.py)
+                self._record_step(session, connection_id, step_store.TERMINATE, None, now, ctx)
+                return
             self._reconcile_data_plane(session, row, res, now)
             with contextlib.suppress(NsiError):
                 self._backend_call(self.backend.terminate(connection_id, res.committed))

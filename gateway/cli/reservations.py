@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from gateway.agent import store
+from gateway.agent.backends.nso_records import NsoServiceRecord, load_record
 from gateway.agent.domain.reservation import Criteria
 from gateway.cli.agent_db import run_with_database
 from gateway.cli.common import ConfigOption, fail
@@ -78,17 +79,18 @@ def show(
 
     async def work(
         db: Database,
-    ) -> tuple[store.ReservationRow, list[tuple[str, Criteria]]] | None:
+    ) -> tuple[store.ReservationRow, list[tuple[str, Criteria]], NsoServiceRecord | None] | None:
         async with db.sessions() as session:
             row = await session.run_sync(store.load_row, connection_id)
             if row is None:
                 return None
-            return row, await session.run_sync(store.history, connection_id)
+            versions = await session.run_sync(store.history, connection_id)
+            return row, versions, await session.run_sync(load_record, connection_id)
 
     found = run_with_database(config, work)
     if found is None:
         fail(f"no reservation '{connection_id}'")
-    row, versions = found
+    row, versions, nso = found
     for label, value in (
         ("connection id", row.connection_id),
         ("global reservation id", row.global_reservation_id),
@@ -115,3 +117,25 @@ def show(
             _vlans(c),
         )
     console.print(table)
+    if nso is not None:
+        _show_nso(nso)
+
+
+def _show_nso(nso: NsoServiceRecord) -> None:
+    """What the NSO backend knows: service path, state, dry-run diff, last health check."""
+    if nso.health_in_sync is None:
+        health = "not checked yet"
+    else:
+        health = f"{nso.health_detail} at {_time(nso.health_checked_at)}"
+    typer.echo("")
+    for label, value in (
+        ("NSO service", nso.service_path),
+        ("NSO state", nso.state),
+        ("last NSO error", nso.last_error or "-"),
+        ("last health check", health),
+    ):
+        typer.echo(f"{label:>22}: {value}")
+    version = f" (version {nso.dry_run_version})" if nso.dry_run_version is not None else ""
+    typer.echo(f"{'dry-run diff':>22}{version}:")
+    for line in (nso.dry_run_diff or "-").splitlines():
+        typer.echo(f"    {line}")

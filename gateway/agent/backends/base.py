@@ -8,6 +8,13 @@ backend must answer promptly (seconds at most), must not call back into the
 agent service, and must be idempotent for a given (connection id, criteria
 version): after a crash the same call may be repeated.
 
+A backend that talks to another system over the network sets ``remote = True``:
+the agent then calls its reserve check, modify, activate, deactivate,
+terminate and health *outside* its transactions (intent recorded first, the
+outcome in a following transaction; see ``gateway/agent/steps.py``), so a
+slow or unreachable network never holds the database's write lock.  Commit
+and abort are still called inside the transaction: they must not block.
+
 Failures are reported by raising :class:`BackendError`; the agent turns them
 into the NSI outcome (reserveFailed, activateFailed errorEvent...).
 """
@@ -21,12 +28,21 @@ from gateway.agent.domain.topology import Port
 
 
 class BackendError(Exception):
-    """The network could not do what was asked; the message says why (no secrets)."""
+    """The network could not do what was asked; the message says why (no secrets).
+
+    ``variables`` (NSI type/value pairs) go into the serviceException of the
+    outcome, e.g. the network's own error message.
+    """
+
+    def __init__(self, message: str, variables: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.variables: list[tuple[str, str]] = list(variables or [])
 
 
 @runtime_checkable
 class Backend(Protocol):
     name: str
+    remote: bool  # calls take network time: run them outside the agent's transactions
 
     async def reserve_check(self, connection_id: str, criteria: Criteria) -> None:
         """Can the network carry ``criteria`` (VLANs chosen)?  Raise BackendError if not."""

@@ -8,6 +8,7 @@ from gateway.agent.domain.topology import Port
 
 class NullBackend:
     name = "null"
+    remote = False
 
     async def reserve_check(self, connection_id: str, criteria: Criteria) -> None:
         return None
