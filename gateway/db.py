@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, make_url
+from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -77,10 +77,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution option marking a connection that only reads (see Database.reading).
+READ_ONLY = "nsgw_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # Writers take the lock at BEGIN: two read-then-write transactions cannot
-    # both read the same free VLAN and then both write it.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # both read the same free VLAN and then both write it.  A reader declared
+    # read-only takes a deferred BEGIN: it reads a WAL snapshot and never waits
+    # for, nor holds up, a writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -109,12 +118,28 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads: on SQLite it does not take the write lock.
+
+        Writing in it is a mistake (SQLite would take the lock late and could
+        fail with "database is locked" instead of waiting its turn).
+        """
+        async with self.sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
+            yield session
+
     async def migrate(self) -> None:
         """Bring the schema to the newest migration."""
         await asyncio.to_thread(upgrade, self.url)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class (for statements that need no ORM objects)."""
+    return cast(Table, model.__table__)
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -193,7 +204,7 @@ class Outbox:
             self._task = None
 
     async def pending(self, channel: str | None = None) -> int:
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             query = select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)
             if channel:
                 query = query.where(OutboxRow.channel == channel)
@@ -201,7 +212,7 @@ class Outbox:
 
     async def counts(self) -> dict[str, int]:
         """Messages per state (delivered ones are removed), for logs and metrics."""
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             rows = await session.execute(
                 select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
             )
@@ -224,9 +235,16 @@ class Outbox:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
     async def _due_heads(self) -> list[OutboxRow]:
-        """The oldest pending message of each key, where it is due and not in flight."""
+        """The oldest pending message of each key, where it is due and not in flight.
+
+        A read-only session: on SQLite it reads a snapshot without taking the
+        write lock, so it neither waits for nor delays the writers.  A head
+        read here is attempted at most once at a time (its key is in flight
+        until it is settled), and a later message of its key is not a head
+        until it is deleted, so reading a snapshot cannot reorder a key.
+        """
         now = self._clock()
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             heads = (
                 select(func.min(OutboxRow.id))
                 .where(OutboxRow.state == PENDING, OutboxRow.channel.in_(list(self._channels)))
@@ -245,27 +263,41 @@ class Outbox:
             ]
 
     async def run_once(self) -> int:
-        """Attempt every message that is due now; return how many were settled."""
+        """Attempt every message that is due now; return how many were settled.
+
+        Delivered messages are deleted together, in one transaction at the end
+        of the pass; their keys stay in flight until then, so the next message
+        of a key is not attempted before its predecessor is gone.
+        """
         if not self._channels:
             return 0
         heads = await self._due_heads()
         if not heads:
             return 0
         limit = asyncio.Semaphore(self._concurrency)
+        keys = [(row.channel, row.ordering_key) for row in heads]
+        self._in_flight.update(keys)
+        delivered: list[int] = []
 
         async def attempt(row: OutboxRow) -> bool:
-            key = (row.channel, row.ordering_key)
-            self._in_flight.add(key)
-            try:
-                async with limit:
-                    return await self._attempt(row)
-            finally:
-                self._in_flight.discard(key)
+            async with limit:
+                return await self._attempt(row, delivered)
 
-        settled = await asyncio.gather(*(attempt(row) for row in heads))
+        try:
+            settled = await asyncio.gather(*(attempt(row) for row in heads))
+            await self._forget(delivered)
+        finally:
+            self._in_flight.difference_update(keys)
         return sum(settled)
 
-    async def _attempt(self, row: OutboxRow) -> bool:
+    async def _forget(self, ids: list[int]) -> None:
+        """Delete delivered messages, all in one statement."""
+        if not ids:
+            return
+        async with self._db.transaction() as session:
+            await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
+
+    async def _attempt(self, row: OutboxRow, delivered: list[int]) -> bool:
         channel = self._channels[row.channel]
         envelope = Envelope(
             row.id,
@@ -289,10 +321,7 @@ class Outbox:
                 return True
             await self._reschedule(envelope, reason)
             return False
-        async with self._db.transaction() as session:
-            stored = await session.get(OutboxRow, row.id)
-            if stored is not None:
-                await session.delete(stored)
+        delivered.append(row.id)
         return True
 
     def _backoff(self, attempts: int) -> float:

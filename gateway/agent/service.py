@@ -59,7 +59,7 @@ class AgentService(AgentQueries, AgentBackground):
     """The ConnectionProvider operations, on top of timers and queries."""
 
     # -- reserve ------------------------------------------------------------
-    async def reserve(  # noqa: PLR0915
+    async def reserve(
         self,
         ctx: RequestContext,
         connection_id: str,
@@ -102,26 +102,17 @@ class AgentService(AgentQueries, AgentBackground):
             source, dest = self._offers(session, criteria, previous, connection_id)
             try:
                 vlans = self._allocate(session, connection_id, criteria, source, dest)
-                if new:  # written now, once (criteria and allocations refer to it)
-                    session.add(row)
-                    session.flush()
                 chosen = replace(criteria, source_vlan=vlans[0], dest_vlan=vlans[1])
                 self._backend_call(self.backend.reserve_check(connection_id, chosen))
             except NsiError as exc:
-                if new and row not in session:
-                    session.add(row)
-                    session.flush()
                 res.fail_reserve()
-                store.save_criteria(session, connection_id, criteria, "failed", now, new=new)
+                saved, status = criteria, "failed"
                 self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
             else:
-                held = res.confirm_reserve(*vlans)
-                store.save_criteria(session, connection_id, held, "held", now, new=new)
-                store.add_allocation(session, connection_id, held, source.stp_id, vlans[0])
-                store.add_allocation(session, connection_id, held, dest.stp_id, vlans[1])
+                saved, status = res.confirm_reserve(*vlans), "held"
                 self._set_timer(
                     session,
-                    hold_timer(connection_id, held.version, now, self.config.hold_timeout),
+                    hold_timer(connection_id, saved.version, now, self.config.hold_timeout),
                     replace=not new,
                 )
                 confirmed = requester_pb2.ReserveConfirmedRequest(
@@ -129,11 +120,17 @@ class AgentService(AgentQueries, AgentBackground):
                     connection_id=connection_id,
                     global_reservation_id=res.global_reservation_id,
                     description=res.description,
-                    criteria=msg.confirm_criteria(held),
+                    criteria=msg.confirm_criteria(saved),
                 )
                 self._result(session, row, ctx, "reserve_confirmed", confirmed, now)
             store.apply_states(row, res, now)
             row.reply_to = ctx.reply_to or row.reply_to
+            if new:  # written once, complete (the criteria refer to it)
+                store.insert_reservation(session, row)
+            store.save_criteria(session, connection_id, saved, status, now, new=new)
+            if status == "held":
+                store.add_allocation(session, connection_id, saved, source.stp_id, vlans[0])
+                store.add_allocation(session, connection_id, saved, dest.stp_id, vlans[1])
             store.log_request(
                 session,
                 correlation_id=ctx.correlation_id,

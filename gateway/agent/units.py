@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import Database, sync_url
+from gateway.db import READ_ONLY, Database, sync_url
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
@@ -35,7 +35,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # a snapshot; the write lock is not needed
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class StoreUnits:
@@ -63,6 +66,7 @@ class StoreUnits:
 
     def read(self, body: Callable[[Session], T]) -> T:
         with self.sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
             return body(session)
 
     def close(self) -> None:

@@ -45,3 +45,21 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> No
         await db.dispose()
     assert mode == "wal"
     assert keys == 1
+
+
+async def test_a_reader_does_not_wait_for_a_writer(database: Database) -> None:
+    """A read-only session reads the last committed state while a writer holds its lock."""
+    insert = text(
+        "INSERT INTO outbox (channel, ordering_key, destination, payload, attributes, state,"
+        " attempts, created_at, next_attempt_at)"
+        " VALUES ('c', 'k', 'd', :payload, '{}', 'pending', 0, :now, :now)"
+    )
+    now = datetime(2026, 1, 1)
+    count = text("SELECT count(*) FROM outbox")
+    async with database.transaction() as writer:
+        await writer.execute(insert, {"payload": b"x", "now": now})
+        async with database.reading() as reader:
+            seen = (await reader.execute(count)).scalar_one()
+        assert seen == 0  # the writer has not committed yet
+    async with database.reading() as reader:
+        assert (await reader.execute(count)).scalar_one() == 1
