@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -27,6 +27,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from gateway.db_thread import ThreadedSessions
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -66,8 +69,8 @@ def sync_url(url: str) -> URL:
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's begin event issue BEGIN itself (see _sqlite_begin).
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's begin event issue BEGIN itself (see sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -81,7 +84,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY = "nsgw_read_only"
 
 
-def _sqlite_begin(connection: Any) -> None:
+def sqlite_begin(connection: Any) -> None:
     # Writers take the lock at BEGIN: two read-then-write transactions cannot
     # both read the same free VLAN and then both write it.  A reader declared
     # read-only takes a deferred BEGIN: it reads a WAL snapshot and never waits
@@ -108,9 +111,19 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if self.backend == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._threaded: ThreadedSessions | None = None
+
+    @property
+    def threaded(self) -> ThreadedSessions:
+        """Blocking units of work on one thread of their own (one hop per unit)."""
+        if self._threaded is None:
+            from gateway.db_thread import ThreadedSessions  # noqa: PLC0415 (it imports this)
+
+            self._threaded = ThreadedSessions(self.url)
+        return self._threaded
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -134,6 +147,9 @@ class Database:
         await asyncio.to_thread(upgrade, self.url)
 
     async def dispose(self) -> None:
+        if self._threaded is not None:
+            await asyncio.to_thread(self._threaded.close)
+            self._threaded = None
         await self.engine.dispose()
 
 

@@ -30,16 +30,18 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Row,
     String,
+    Table,
     Text,
     delete,
     func,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gateway.db import Base, Database, UtcDateTime, utcnow
+from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
@@ -67,6 +69,10 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
     )
+
+
+def _table() -> Table:
+    return table_of(OutboxRow)
 
 
 @dataclass(frozen=True)
@@ -234,33 +240,36 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
-    async def _due_heads(self) -> list[OutboxRow]:
+    async def _due_heads(self) -> list[Row[Any]]:
         """The oldest pending message of each key, where it is due and not in flight.
 
-        A read-only session: on SQLite it reads a snapshot without taking the
-        write lock, so it neither waits for nor delays the writers.  A head
-        read here is attempted at most once at a time (its key is in flight
-        until it is settled), and a later message of its key is not a head
-        until it is deleted, so reading a snapshot cannot reorder a key.
+        One read-only unit on the database's own thread: on SQLite it reads a
+        snapshot without taking the write lock, so it neither waits for nor
+        delays the writers.  A head read here is attempted at most once at a
+        time (its key is in flight until it is settled), and a later message
+        of its key is not a head until it is deleted, so reading a snapshot
+        cannot reorder a key.
         """
         now = self._clock()
-        async with self._db.reading() as session:
+        channels = list(self._channels)
+        table = _table()
+
+        def read(session: Session) -> list[Row[Any]]:
             heads = (
-                select(func.min(OutboxRow.id))
-                .where(OutboxRow.state == PENDING, OutboxRow.channel.in_(list(self._channels)))
-                .group_by(OutboxRow.channel, OutboxRow.ordering_key)
+                select(func.min(table.c.id))
+                .where(table.c.state == PENDING, table.c.channel.in_(channels))
+                .group_by(table.c.channel, table.c.ordering_key)
             )
-            rows = await session.execute(
-                select(OutboxRow)
-                .where(OutboxRow.id.in_(heads), OutboxRow.next_attempt_at <= now)
-                .order_by(OutboxRow.id)
+            query = (
+                select(table)
+                .where(table.c.id.in_(heads), table.c.next_attempt_at <= now)
+                .order_by(table.c.id)
                 .limit(self._concurrency * 4)
             )
-            return [
-                row
-                for row in rows.scalars().all()
-                if (row.channel, row.ordering_key) not in self._in_flight
-            ]
+            return list(session.execute(query).all())
+
+        rows = await self._db.threaded.read(read)
+        return [row for row in rows if (row.channel, row.ordering_key) not in self._in_flight]
 
     async def run_once(self) -> int:
         """Attempt every message that is due now; return how many were settled.
@@ -279,7 +288,7 @@ class Outbox:
         self._in_flight.update(keys)
         delivered: list[int] = []
 
-        async def attempt(row: OutboxRow) -> bool:
+        async def attempt(row: Row[Any]) -> bool:
             async with limit:
                 return await self._attempt(row, delivered)
 
@@ -294,10 +303,14 @@ class Outbox:
         """Delete delivered messages, all in one statement."""
         if not ids:
             return
-        async with self._db.transaction() as session:
-            await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
+        table = _table()
 
-    async def _attempt(self, row: OutboxRow, delivered: list[int]) -> bool:
+        def forget(session: Session) -> None:
+            session.execute(delete(table).where(table.c.id.in_(ids)))
+
+        await self._db.threaded.write(forget)
+
+    async def _attempt(self, row: Row[Any], delivered: list[int]) -> bool:
         channel = self._channels[row.channel]
         envelope = Envelope(
             row.id,
