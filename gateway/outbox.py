@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -182,16 +183,28 @@ class Outbox:
         payload: bytes,
         attributes: dict[str, Any] | None = None,
     ) -> None:
-        """Add a message in a transaction of its own and wake the deliverer."""
-        async with self._db.transaction() as session:
-            self.add(
-                session,
-                channel,
-                ordering_key,
-                destination=destination,
-                payload=payload,
-                attributes=attributes,
-            )
+        """Add a message in a transaction of its own and wake the deliverer.
+
+        The transaction is one unit on the database's own thread (one hop).
+        """
+        now = self._clock()
+        values = {
+            "channel": channel,
+            "ordering_key": ordering_key,
+            "destination": destination,
+            "payload": payload,
+            "attributes": attributes or {},
+            "state": PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        table = _table()
+
+        def add(session: Session) -> None:
+            session.execute(insert(table), values)
+
+        await self._db.threaded.write(add)
         self.wake()
 
     def wake(self) -> None:
