@@ -135,6 +135,8 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[tuple[str, str]] = set()
+        self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
+        self._settle = asyncio.Event()
 
     def register(
         self,
@@ -238,20 +240,74 @@ class Outbox:
             return {state: int(n) for state, n in rows.all()}
 
     async def _run(self) -> None:
+        """Deliver continuously: a new head is attempted as soon as a slot is free.
+
+        Unlike :meth:`run_once`, attempts are not grouped into passes that wait
+        for their slowest member: each finished attempt frees its slot at once;
+        delivered messages are deleted in batches by :meth:`_settle_loop`, and
+        their keys stay in flight until then (order per key).
+        """
+        running: set[asyncio.Task[None]] = set()
+        settler = asyncio.create_task(self._settle_loop(), name="outbox-settle")
+        try:
+            while True:
+                # Cleared before reading, so a wake-up meanwhile is not lost.
+                self._wake.clear()
+                free = self._concurrency - len(running)
+                heads: list[Row[Any]] = []
+                if free > 0 and self._channels:
+                    try:
+                        heads = (await self._due_heads())[:free]
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("outbox read failed; retrying")
+                for row in heads:
+                    self._in_flight.add((row.channel, row.ordering_key))
+                    task = asyncio.create_task(self._attempt_alone(row))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                if heads:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+        finally:
+            for task in (*running, settler):
+                task.cancel()
+            await asyncio.gather(*running, settler, return_exceptions=True)
+
+    async def _attempt_alone(self, row: Row[Any]) -> None:
+        key = (row.channel, row.ordering_key)
+        delivered: list[int] = []
+        try:
+            await self._attempt(row, delivered)
+        except Exception:
+            log.exception("outbox attempt failed", channel=row.channel, key=row.ordering_key)
+        finally:
+            if delivered:
+                self._settling.append((row.id, key))  # the key stays in flight until deleted
+                self._settle.set()
+            else:
+                self._in_flight.discard(key)
+                self.wake()
+
+    async def _settle_loop(self) -> None:
+        """Delete delivered messages in batches; then release their keys."""
         while True:
-            # Cleared before the pass, so a wake-up during the pass is not lost.
-            self._wake.clear()
+            await self._settle.wait()
+            self._settle.clear()
+            batch, self._settling = self._settling, []
+            if not batch:
+                continue
             try:
-                delivered = await self.run_once()
+                await self._forget([message_id for message_id, _ in batch])
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-                delivered = 0
-            if delivered:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            except Exception:  # delivered again later: at least once
+                log.exception("outbox could not delete delivered messages")
+            for _, key in batch:
+                self._in_flight.discard(key)
+            self.wake()
 
     async def _due_heads(self) -> list[Row[Any]]:
         """The oldest pending message of each key, where it is due and not in flight.

@@ -165,3 +165,39 @@ async def test_the_background_loop_delivers_without_being_polled(database: Datab
     finally:
         await outbox.stop()
     assert receiver.received == [("k", b"now")]
+
+
+async def test_a_slow_key_does_not_hold_back_the_others(database: Database) -> None:
+    """The background loop attempts heads as slots free up: one key's slow receiver
+    delays only that key; every key still arrives in order, each message once."""
+    outbox = Outbox(database, poll_interval=5)
+    release = asyncio.Event()
+    received: list[tuple[str, bytes]] = []
+    others_done = asyncio.Event()
+
+    async def deliver(message: Envelope) -> None:
+        if message.ordering_key == "slow":
+            await release.wait()
+        received.append((message.ordering_key, message.payload))
+        if sum(1 for key, _ in received if key != "slow") == 6:
+            others_done.set()
+
+    outbox.register("cb", deliver)
+    for n in range(3):
+        for key in ("slow", "fast-1", "fast-2"):
+            await outbox.enqueue("cb", key, destination="d", payload=f"{key}-{n}".encode())
+    await outbox.start()
+    try:
+        await asyncio.wait_for(others_done.wait(), 30)
+        assert all(key != "slow" for key, _ in received)  # the others went ahead
+        release.set()
+        for _ in range(500):
+            if len(received) == 9:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await outbox.stop()
+    for key in ("slow", "fast-1", "fast-2"):
+        assert [p for k, p in received if k == key] == [f"{key}-{n}".encode() for n in range(3)]
+    assert len(received) == 9
+    assert await outbox.pending() == 0
