@@ -8,6 +8,7 @@ from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
 from gateway.nso import NsoSimulatorComponent, uses_simulator
 from gateway.operations.component import OperationsComponent
+from gateway.requester.component import RequesterComponent
 from gateway.state import DatabaseComponent, OutboxComponent, open_state
 
 
@@ -21,7 +22,10 @@ def build_components(settings: Settings) -> list[Component]:
     # Parts that deliver through the outbox register their channels here,
     # before the outbox starts.
     components.append(NsiSoapProxy(settings, db, outbox))
-    components.append(OperationsComponent(settings, db, outbox))
+    operations = OperationsComponent(settings, db, outbox)
+    components.append(operations)
     components.append(AgentComponent(settings, db, outbox))
+    # NSI requester: nsgw.v1.Connections at any NSI provider, ours included.
+    components.append(RequesterComponent(settings, db, operations))
     components.append(OutboxComponent(outbox))
     return components

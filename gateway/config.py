@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from adapters.nsi_soap.security import canonical_dn
 from gateway.access.tokens import ApiToken
+from gateway.requester.peer_settings import NsiPeer
 
 ENV_PREFIX = "NSGW_"
 
@@ -270,6 +271,50 @@ class Settings(BaseSettings):
         description="base URL peers use for this gateway's HTTP endpoints (discovery "
         "document links); empty: http://<http_host>:<http_port>",
     )
+
+    # --- NSI requester (connections at NSI providers, ours and peers') --------
+    nsi_peers: list[NsiPeer] = Field(
+        default_factory=list,
+        description=(
+            "NSI providers we reserve at, as [{nsa_id, provider_url, ca_file, client_cert, "
+            "client_key, timeout, retries, callback_dn}]; this domain's own provider is added "
+            "automatically unless listed"
+        ),
+    )
+    requester_nsa_id: str = Field(
+        "", description="our requesterNSA id; empty: nsa_id (this domain's NSA id)"
+    )
+    soap_requester_path: str = Field(
+        "/nsi/v2/requester", description="HTTP path of the NSI requester (callback) endpoint"
+    )
+    requester_reply_to: str = Field(
+        "",
+        description="replyTo URL peers send callbacks to; empty: "
+        "http://<http_host>:<http_port><soap_requester_path>",
+    )
+    requester_confirm_timeout: float = Field(
+        60.0, gt=0, description="seconds to wait for a confirmation before the operation fails"
+    )
+    requester_reconcile_on_start: bool = Field(
+        True, description="query every open connection's provider when nsgw starts"
+    )
+    requester_self_peer: bool = Field(
+        True, description="register this domain's own provider endpoint as a peer"
+    )
+
+    @field_validator("soap_requester_path")
+    @classmethod
+    def _requester_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+    @field_validator("requester_reply_to")
+    @classmethod
+    def _reply_to(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

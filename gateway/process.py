@@ -59,6 +59,9 @@ class Gateway:
                 bound = getattr(component, "on_grpc_bound", None)
                 if bound is not None:  # components calling services of this process
                     bound(grpc_port)
+                http_bound = getattr(component, "on_http_bound", None)
+                if http_bound is not None:  # components giving out URLs of this process
+                    http_bound(http_port)
             for component in self.components:
                 await component.start()
                 self._started.append(component)

@@ -12,11 +12,19 @@ import pytest
 from sqlalchemy import make_url
 
 from gateway.db import Database
+from tests.helpers import free_port
 from tests.postgres import postgres_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 NSI_SCHEMAS = SHARED / "nsi-schemas"
+
+
+@pytest.fixture(autouse=True)
+def _embedded_nso_simulator_on_a_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway built from default settings starts the NSO simulator; never on 8888 in tests."""
+    if "NSGW_NSO_SIM_PORT" not in os.environ:
+        monkeypatch.setenv("NSGW_NSO_SIM_PORT", str(free_port()))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ async with NsgwClient("127.0.0.1:50051", token=...) as client:
 """
 
 from gateway.client.connection import NsgwClient, TlsOptions
+from gateway.client.connections import ConnectionsClient
 from gateway.client.errors import ApiCallError
 from gateway.client.operations import OperationsClient
 
-__all__ = ["ApiCallError", "NsgwClient", "OperationsClient", "TlsOptions"]
+__all__ = ["ApiCallError", "ConnectionsClient", "NsgwClient", "OperationsClient", "TlsOptions"]

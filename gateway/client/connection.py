@@ -7,6 +7,7 @@ from types import TracebackType
 
 import grpc
 
+from gateway.client.connections import ConnectionsClient
 from gateway.client.operations import OperationsClient
 
 
@@ -38,6 +39,7 @@ class NsgwClient:
             self.channel = grpc.aio.secure_channel(target, credentials, options=options)
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.operations = OperationsClient(self.channel, metadata)
+        self.connections = ConnectionsClient(self.channel, metadata)
 
     def __repr__(self) -> str:  # never shows the token
         return f"NsgwClient({self.target!r})"

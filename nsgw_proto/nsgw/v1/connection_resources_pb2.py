@@ -26,23 +26,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"nsgw/v1/connection_resources.proto\x12\x07nsgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n\tNsiStates\x12\x19\n\x11reservation_state\x18\x01 \x01(\t\x12\x17\n\x0fprovision_state\x18\x02 \x01(\t\x12\x17\n\x0flifecycle_state\x18\x03 \x01(\t\x12\x19\n\x11\x64\x61ta_plane_active\x18\x04 \x01(\x08\x12\x1a\n\x12\x64\x61ta_plane_version\x18\x05 \x01(\x05\x12%\n\x1d\x64\x61ta_plane_version_consistent\x18\x06 \x01(\x08\"r\n\x12\x43onnectionSchedule\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa6\x03\n\nConnection\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x1d\n\x15global_reservation_id\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x12\n\nsource_stp\x18\x05 \x01(\t\x12\x10\n\x08\x64\x65st_stp\x18\x06 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x07 \x01(\x03\x12-\n\x08schedule\x18\x08 \x01(\x0b\x32\x1b.nsgw.v1.ConnectionSchedule\x12\'\n\x05state\x18\t \x01(\x0e\x32\x18.nsgw.v1.ConnectionState\x12&\n\nnsi_states\x18\n \x01(\x0b\x32\x12.nsgw.v1.NsiStates\x12\x0f\n\x07version\x18\x0b \x01(\x05\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63reator\x18\x0e \x01(\t\"\xd2\x01\n\x0f\x43onnectionEvent\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\nconnection\x18\x02 \x01(\x0b\x32\x13.nsgw.v1.Connection\x12\x31\n\rstate_changed\x18\x03 \x01(\x0e\x32\x18.nsgw.v1.ConnectionStateH\x00\x12\x30\n\x0cnotification\x18\x04 \x01(\x0b\x32\x18.nsgw.v1.NsiNotificationH\x00\x42\x07\n\x05\x65vent\"F\n\x0fNsiNotification\x12\x17\n\x0fnotification_id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t*\xb0\x02\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONNECTION_STATE_RESERVING\x10\x01\x12\x1d\n\x19\x43ONNECTION_STATE_RESERVED\x10\x02\x12\x1f\n\x1b\x43ONNECTION_STATE_ACTIVATING\x10\x03\x12\x1b\n\x17\x43ONNECTION_STATE_ACTIVE\x10\x04\x12!\n\x1d\x43ONNECTION_STATE_DEACTIVATING\x10\x05\x12\x1d\n\x19\x43ONNECTION_STATE_RELEASED\x10\x06\x12\x1b\n\x17\x43ONNECTION_STATE_FAILED\x10\x07\x12\x1f\n\x1b\x43ONNECTION_STATE_TERMINATED\x10\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"nsgw/v1/connection_resources.proto\x12\x07nsgw.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x01\n\tNsiStates\x12\x19\n\x11reservation_state\x18\x01 \x01(\t\x12\x17\n\x0fprovision_state\x18\x02 \x01(\t\x12\x17\n\x0flifecycle_state\x18\x03 \x01(\t\x12\x19\n\x11\x64\x61ta_plane_active\x18\x04 \x01(\x08\x12\x1a\n\x12\x64\x61ta_plane_version\x18\x05 \x01(\x05\x12%\n\x1d\x64\x61ta_plane_version_consistent\x18\x06 \x01(\x08\"r\n\x12\x43onnectionSchedule\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcd\x03\n\nConnection\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rconnection_id\x18\x02 \x01(\t\x12\x1d\n\x15global_reservation_id\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x12\n\nsource_stp\x18\x05 \x01(\t\x12\x10\n\x08\x64\x65st_stp\x18\x06 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x07 \x01(\x03\x12-\n\x08schedule\x18\x08 \x01(\x0b\x32\x1b.nsgw.v1.ConnectionSchedule\x12\'\n\x05state\x18\t \x01(\x0e\x32\x18.nsgw.v1.ConnectionState\x12&\n\nnsi_states\x18\n \x01(\x0b\x32\x12.nsgw.v1.NsiStates\x12\x0f\n\x07version\x18\x0b \x01(\x05\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x63reator\x18\x0e \x01(\t\x12\x14\n\x0cprovider_nsa\x18\x0f \x01(\t\x12\x0f\n\x07\x66\x61ilure\x18\x10 \x01(\t\"\xd2\x01\n\x0f\x43onnectionEvent\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\nconnection\x18\x02 \x01(\x0b\x32\x13.nsgw.v1.Connection\x12\x31\n\rstate_changed\x18\x03 \x01(\x0e\x32\x18.nsgw.v1.ConnectionStateH\x00\x12\x30\n\x0cnotification\x18\x04 \x01(\x0b\x32\x18.nsgw.v1.NsiNotificationH\x00\x42\x07\n\x05\x65vent\"F\n\x0fNsiNotification\x12\x17\n\x0fnotification_id\x18\x01 \x01(\x03\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t*\xb0\x02\n\x0f\x43onnectionState\x12 \n\x1c\x43ONNECTION_STATE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43ONNECTION_STATE_RESERVING\x10\x01\x12\x1d\n\x19\x43ONNECTION_STATE_RESERVED\x10\x02\x12\x1f\n\x1b\x43ONNECTION_STATE_ACTIVATING\x10\x03\x12\x1b\n\x17\x43ONNECTION_STATE_ACTIVE\x10\x04\x12!\n\x1d\x43ONNECTION_STATE_DEACTIVATING\x10\x05\x12\x1d\n\x19\x43ONNECTION_STATE_RELEASED\x10\x06\x12\x1b\n\x17\x43ONNECTION_STATE_FAILED\x10\x07\x12\x1f\n\x1b\x43ONNECTION_STATE_TERMINATED\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nsgw_proto.nsgw.v1.connection_resources_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONNECTIONSTATE']._serialized_start=1092
-  _globals['_CONNECTIONSTATE']._serialized_end=1396
+  _globals['_CONNECTIONSTATE']._serialized_start=1131
+  _globals['_CONNECTIONSTATE']._serialized_end=1435
   _globals['_NSISTATES']._serialized_start=81
   _globals['_NSISTATES']._serialized_end=263
   _globals['_CONNECTIONSCHEDULE']._serialized_start=265
   _globals['_CONNECTIONSCHEDULE']._serialized_end=379
   _globals['_CONNECTION']._serialized_start=382
-  _globals['_CONNECTION']._serialized_end=804
-  _globals['_CONNECTIONEVENT']._serialized_start=807
-  _globals['_CONNECTIONEVENT']._serialized_end=1017
-  _globals['_NSINOTIFICATION']._serialized_start=1019
-  _globals['_NSINOTIFICATION']._serialized_end=1089
+  _globals['_CONNECTION']._serialized_end=843
+  _globals['_CONNECTIONEVENT']._serialized_start=846
+  _globals['_CONNECTIONEVENT']._serialized_end=1056
+  _globals['_NSINOTIFICATION']._serialized_start=1058
+  _globals['_NSINOTIFICATION']._serialized_end=1128
 # @@protoc_insertion_point(module_scope)

@@ -155,8 +155,12 @@ class Connection(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     CREATOR_FIELD_NUMBER: _builtins.int
+    PROVIDER_NSA_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"connections/{connection_id}"."""
+    """"connections/{id}": nsgw's own id of the connection (the provider's NSI
+    connection id is in Connection.connection_id; two providers may use the same).
+    """
     connection_id: _builtins.str
     """The NSI connection id given by the provider."""
     global_reservation_id: _builtins.str
@@ -171,6 +175,10 @@ class Connection(_message.Message):
     """The reservation version in force."""
     creator: _builtins.str
     """The caller that created the connection."""
+    provider_nsa: _builtins.str
+    """NSA id of the provider holding the reservation."""
+    failure: _builtins.str
+    """Why the connection failed (empty unless state is FAILED or it saw an error)."""
     @_builtins.property
     def schedule(self) -> Global___ConnectionSchedule: ...
     @_builtins.property
@@ -196,10 +204,12 @@ class Connection(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         creator: _builtins.str = ...,
+        provider_nsa: _builtins.str = ...,
+        failure: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "nsi_states", b"nsi_states", "schedule", b"schedule", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity_mbps", b"capacity_mbps", "connection_id", b"connection_id", "create_time", b"create_time", "creator", b"creator", "description", b"description", "dest_stp", b"dest_stp", "global_reservation_id", b"global_reservation_id", "name", b"name", "nsi_states", b"nsi_states", "schedule", b"schedule", "source_stp", b"source_stp", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capacity_mbps", b"capacity_mbps", "connection_id", b"connection_id", "create_time", b"create_time", "creator", b"creator", "description", b"description", "dest_stp", b"dest_stp", "failure", b"failure", "global_reservation_id", b"global_reservation_id", "name", b"name", "nsi_states", b"nsi_states", "provider_nsa", b"provider_nsa", "schedule", b"schedule", "source_stp", b"source_stp", "state", b"state", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,7 +27,7 @@ from nsgw_proto.nsgw.v1 import connection_resources_pb2 as nsgw_dot_v1_dot_conne
 from nsgw_proto.nsgw.v1 import operations_pb2 as nsgw_dot_v1_dot_operations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19nsgw/v1/connections.proto\x12\x07nsgw.v1\x1a\"nsgw/v1/connection_resources.proto\x1a\x18nsgw/v1/operations.proto\"\xa5\x02\n\x17\x43reateConnectionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x14\n\x0cprogress_url\x18\x03 \x01(\t\x12\x12\n\nsource_stp\x18\x04 \x01(\t\x12\x10\n\x08\x64\x65st_stp\x18\x05 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x06 \x01(\x03\x12-\n\x08schedule\x18\x07 \x01(\x0b\x32\x1b.nsgw.v1.ConnectionSchedule\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x1d\n\x15global_reservation_id\x18\t \x01(\t\x12\x14\n\x0creserve_only\x18\n \x01(\x08\x12\x14\n\x0cno_provision\x18\x0b \x01(\x08\"$\n\x14GetConnectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"i\n\x16ListConnectionsRequest\x12(\n\x06states\x18\x01 \x03(\x0e\x32\x18.nsgw.v1.ConnectionState\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x17ListConnectionsResponse\x12(\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x13.nsgw.v1.Connection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xee\x01\n\x17ModifyConnectionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x14\n\x0cprogress_url\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x1a\n\rcapacity_mbps\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12-\n\x08schedule\x18\x06 \x01(\x0b\x32\x1b.nsgw.v1.ConnectionSchedule\x12\x18\n\x0b\x64\x65scription\x18\x07 \x01(\tH\x01\x88\x01\x01\x42\x10\n\x0e_capacity_mbpsB\x0e\n\x0c_description\"g\n\x17\x43onnectionActionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x14\n\x0cprogress_url\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"&\n\x16WatchConnectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t2\xf1\x04\n\x0b\x43onnections\x12H\n\x10\x43reateConnection\x12 .nsgw.v1.CreateConnectionRequest\x1a\x12.nsgw.v1.Operation\x12\x43\n\rGetConnection\x12\x1d.nsgw.v1.GetConnectionRequest\x1a\x13.nsgw.v1.Connection\x12T\n\x0fListConnections\x12\x1f.nsgw.v1.ListConnectionsRequest\x1a .nsgw.v1.ListConnectionsResponse\x12H\n\x10ModifyConnection\x12 .nsgw.v1.ModifyConnectionRequest\x1a\x12.nsgw.v1.Operation\x12K\n\x13ProvisionConnection\x12 .nsgw.v1.ConnectionActionRequest\x1a\x12.nsgw.v1.Operation\x12I\n\x11ReleaseConnection\x12 .nsgw.v1.ConnectionActionRequest\x1a\x12.nsgw.v1.Operation\x12K\n\x13TerminateConnection\x12 .nsgw.v1.ConnectionActionRequest\x1a\x12.nsgw.v1.Operation\x12N\n\x0fWatchConnection\x12\x1f.nsgw.v1.WatchConnectionRequest\x1a\x18.nsgw.v1.ConnectionEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19nsgw/v1/connections.proto\x12\x07nsgw.v1\x1a\"nsgw/v1/connection_resources.proto\x1a\x18nsgw/v1/operations.proto\"\xbb\x02\n\x17\x43reateConnectionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x14\n\x0cprogress_url\x18\x03 \x01(\t\x12\x12\n\nsource_stp\x18\x04 \x01(\t\x12\x10\n\x08\x64\x65st_stp\x18\x05 \x01(\t\x12\x15\n\rcapacity_mbps\x18\x06 \x01(\x03\x12-\n\x08schedule\x18\x07 \x01(\x0b\x32\x1b.nsgw.v1.ConnectionSchedule\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x1d\n\x15global_reservation_id\x18\t \x01(\t\x12\x14\n\x0creserve_only\x18\n \x01(\x08\x12\x14\n\x0cno_provision\x18\x0b \x01(\x08\x12\x14\n\x0cprovider_nsa\x18\x0c \x01(\t\"$\n\x14GetConnectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"i\n\x16ListConnectionsRequest\x12(\n\x06states\x18\x01 \x03(\x0e\x32\x18.nsgw.v1.ConnectionState\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\\\n\x17ListConnectionsResponse\x12(\n\x0b\x63onnections\x18\x01 \x03(\x0b\x32\x13.nsgw.v1.Connection\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xee\x01\n\x17ModifyConnectionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x14\n\x0cprogress_url\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x1a\n\rcapacity_mbps\x18\x05 \x01(\x03H\x00\x88\x01\x01\x12-\n\x08schedule\x18\x06 \x01(\x0b\x32\x1b.nsgw.v1.ConnectionSchedule\x12\x18\n\x0b\x64\x65scription\x18\x07 \x01(\tH\x01\x88\x01\x01\x42\x10\n\x0e_capacity_mbpsB\x0e\n\x0c_description\"g\n\x17\x43onnectionActionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61llback_url\x18\x02 \x01(\t\x12\x14\n\x0cprogress_url\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"&\n\x16WatchConnectionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t2\xf1\x04\n\x0b\x43onnections\x12H\n\x10\x43reateConnection\x12 .nsgw.v1.CreateConnectionRequest\x1a\x12.nsgw.v1.Operation\x12\x43\n\rGetConnection\x12\x1d.nsgw.v1.GetConnectionRequest\x1a\x13.nsgw.v1.Connection\x12T\n\x0fListConnections\x12\x1f.nsgw.v1.ListConnectionsRequest\x1a .nsgw.v1.ListConnectionsResponse\x12H\n\x10ModifyConnection\x12 .nsgw.v1.ModifyConnectionRequest\x1a\x12.nsgw.v1.Operation\x12K\n\x13ProvisionConnection\x12 .nsgw.v1.ConnectionActionRequest\x1a\x12.nsgw.v1.Operation\x12I\n\x11ReleaseConnection\x12 .nsgw.v1.ConnectionActionRequest\x1a\x12.nsgw.v1.Operation\x12K\n\x13TerminateConnection\x12 .nsgw.v1.ConnectionActionRequest\x1a\x12.nsgw.v1.Operation\x12N\n\x0fWatchConnection\x12\x1f.nsgw.v1.WatchConnectionRequest\x1a\x18.nsgw.v1.ConnectionEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,19 +35,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'nsgw_proto.nsgw.v1.connecti
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATECONNECTIONREQUEST']._serialized_start=101
-  _globals['_CREATECONNECTIONREQUEST']._serialized_end=394
-  _globals['_GETCONNECTIONREQUEST']._serialized_start=396
-  _globals['_GETCONNECTIONREQUEST']._serialized_end=432
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=434
-  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=539
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=541
-  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=633
-  _globals['_MODIFYCONNECTIONREQUEST']._serialized_start=636
-  _globals['_MODIFYCONNECTIONREQUEST']._serialized_end=874
-  _globals['_CONNECTIONACTIONREQUEST']._serialized_start=876
-  _globals['_CONNECTIONACTIONREQUEST']._serialized_end=979
-  _globals['_WATCHCONNECTIONREQUEST']._serialized_start=981
-  _globals['_WATCHCONNECTIONREQUEST']._serialized_end=1019
-  _globals['_CONNECTIONS']._serialized_start=1022
-  _globals['_CONNECTIONS']._serialized_end=1647
+  _globals['_CREATECONNECTIONREQUEST']._serialized_end=416
+  _globals['_GETCONNECTIONREQUEST']._serialized_start=418
+  _globals['_GETCONNECTIONREQUEST']._serialized_end=454
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_start=456
+  _globals['_LISTCONNECTIONSREQUEST']._serialized_end=561
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_start=563
+  _globals['_LISTCONNECTIONSRESPONSE']._serialized_end=655
+  _globals['_MODIFYCONNECTIONREQUEST']._serialized_start=658
+  _globals['_MODIFYCONNECTIONREQUEST']._serialized_end=896
+  _globals['_CONNECTIONACTIONREQUEST']._serialized_start=898
+  _globals['_CONNECTIONACTIONREQUEST']._serialized_end=1001
+  _globals['_WATCHCONNECTIONREQUEST']._serialized_start=1003
+  _globals['_WATCHCONNECTIONREQUEST']._serialized_end=1041
+  _globals['_CONNECTIONS']._serialized_start=1044
+  _globals['_CONNECTIONS']._serialized_end=1669
 # @@protoc_insertion_point(module_scope)

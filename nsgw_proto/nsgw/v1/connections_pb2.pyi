@@ -40,6 +40,7 @@ class CreateConnectionRequest(_message.Message):
     GLOBAL_RESERVATION_ID_FIELD_NUMBER: _builtins.int
     RESERVE_ONLY_FIELD_NUMBER: _builtins.int
     NO_PROVISION_FIELD_NUMBER: _builtins.int
+    PROVIDER_NSA_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     callback_url: _builtins.str
     progress_url: _builtins.str
@@ -53,6 +54,10 @@ class CreateConnectionRequest(_message.Message):
     """Stop after the reservation is held (no commit, no provision)."""
     no_provision: _builtins.bool
     """Commit but do not provision."""
+    provider_nsa: _builtins.str
+    """NSA id of the NSI provider to reserve at (a configured peer, or this
+    domain's own NSA id); empty: this domain's provider.
+    """
     @_builtins.property
     def schedule(self) -> _connection_resources_pb2.ConnectionSchedule: ...
     def __init__(
@@ -69,10 +74,11 @@ class CreateConnectionRequest(_message.Message):
         global_reservation_id: _builtins.str = ...,
         reserve_only: _builtins.bool = ...,
         no_provision: _builtins.bool = ...,
+        provider_nsa: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "capacity_mbps", b"capacity_mbps", "description", b"description", "dest_stp", b"dest_stp", "global_reservation_id", b"global_reservation_id", "no_provision", b"no_provision", "progress_url", b"progress_url", "request_id", b"request_id", "reserve_only", b"reserve_only", "schedule", b"schedule", "source_stp", b"source_stp"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["callback_url", b"callback_url", "capacity_mbps", b"capacity_mbps", "description", b"description", "dest_stp", b"dest_stp", "global_reservation_id", b"global_reservation_id", "no_provision", b"no_provision", "progress_url", b"progress_url", "provider_nsa", b"provider_nsa", "request_id", b"request_id", "reserve_only", b"reserve_only", "schedule", b"schedule", "source_stp", b"source_stp"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -84,7 +90,9 @@ class GetConnectionRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"connections/{connection_id}"."""
+    """"connections/{id}": nsgw's own id of the connection (the provider's NSI
+    connection id is in Connection.connection_id; two providers may use the same).
+    """
     def __init__(
         self,
         *,
@@ -207,7 +215,9 @@ class ConnectionActionRequest(_message.Message):
     callback_url: _builtins.str
     progress_url: _builtins.str
     name: _builtins.str
-    """"connections/{connection_id}"."""
+    """"connections/{id}": nsgw's own id of the connection (the provider's NSI
+    connection id is in Connection.connection_id; two providers may use the same).
+    """
     def __init__(
         self,
         *,

@@ -1,0 +1,1 @@
+"""``nsgw.v1.Connections``: NSI connections for orchestrators, at any provider."""

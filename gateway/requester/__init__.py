@@ -1,0 +1,1 @@
+"""The NSI requester role: connections reserved at NSI providers, ours and peers'."""
