@@ -67,7 +67,7 @@ class RequestRecordRow(Base):
 
 
 class DatabaseRequestRecords:
-    """The adapter's RequestRecords in the state database (migration ``0101_nsi_soap``).
+    """The adapter's RequestRecords in the state database (migration ``0201_nsi_soap``).
 
     Records older than ``retention`` seconds are pruned now and then.
     """

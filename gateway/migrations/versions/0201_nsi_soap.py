@@ -1,7 +1,7 @@
 """The NSI SOAP proxy: header extensions of requests, kept for their callbacks.
 
-Revision ID: 0101_nsi_soap
-Revises: 0100_operations
+Revision ID: 0201_nsi_soap
+Revises: 0200_requester
 Create Date: 2026-11-30
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0101_nsi_soap"
-down_revision = "0100_operations"
+revision = "0201_nsi_soap"
+down_revision = "0200_requester"
 branch_labels = None
 depends_on = None
 
