@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     soap_provider_nsa: str = Field(
         "", description="our NSA id, named in the faults the proxy raises itself"
     )
+    soap_request_retention: float = Field(
+        30 * 86400.0,
+        gt=0,
+        description="seconds the header extensions of a request are kept for its callbacks",
+    )
 
     @field_validator("soap_provider_path")
     @classmethod

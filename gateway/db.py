@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event, make_url
+from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +27,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from gateway.db_thread import ThreadedSessions
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -66,8 +69,8 @@ def sync_url(url: str) -> URL:
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy's begin event issue BEGIN itself (see _sqlite_begin).
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's begin event issue BEGIN itself (see sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -77,18 +80,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# Execution option of the connections of Database.reading(): they only read.
-READ_ONLY_OPTION = "nsgw_read_only"
+# Execution option marking a connection that only reads (see Database.reading).
+READ_ONLY = "nsgw_read_only"
 # How long a writer of this process waits for its turn before leaving it to
-# SQLite's own busy wait (the busy_timeout below).
+# SQLite's own busy wait (the busy_timeout above).
 WRITE_TURN_WAIT = 30.0
 
 
-def _sqlite_begin(connection: Any) -> None:
+def sqlite_begin(connection: Any) -> None:
     # Writers take the lock at BEGIN: two read-then-write transactions cannot
-    # both read the same free VLAN and then both write it.  Read-only sessions
-    # take a snapshot instead (WAL): they neither wait for nor hold up writers.
-    if connection.get_execution_options().get(READ_ONLY_OPTION):
+    # both read the same free VLAN and then both write it.  A reader declared
+    # read-only takes a deferred BEGIN: it reads a WAL snapshot and never waits
+    # for, nor holds up, a writer.
+    if connection.get_execution_options().get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -110,8 +114,8 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(target, **kwargs)
         if self.backend == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite: the writers of this process queue here for the write lock, in
         # order, instead of polling for it in SQLite's busy handler (which sleeps
@@ -119,8 +123,18 @@ class Database:
         self._write_turn: asyncio.Lock | None = None
         self._write_turn_loop: asyncio.AbstractEventLoop | None = None
         self._read_sessions = async_sessionmaker(
-            self.engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        self._threaded: ThreadedSessions | None = None
+
+    @property
+    def threaded(self) -> ThreadedSessions:
+        """Blocking units of work on one thread of their own (one hop per unit)."""
+        if self._threaded is None:
+            from gateway.db_thread import ThreadedSessions  # noqa: PLC0415 (it imports this)
+
+            self._threaded = ThreadedSessions(self.url)
+        return self._threaded
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -167,7 +181,15 @@ class Database:
         await asyncio.to_thread(upgrade, self.url)
 
     async def dispose(self) -> None:
+        if self._threaded is not None:
+            await asyncio.to_thread(self._threaded.close)
+            self._threaded = None
         await self.engine.dispose()
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class (for statements that need no ORM objects)."""
+    return cast(Table, model.__table__)
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -11,19 +11,28 @@ on ``/metrics/nsi-soap``).
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import JSON, String, Text, delete, func, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
 
 from adapters.nsi_soap.delivery import RefusedError, RetryLaterError, SoapSender, create_sender
+from adapters.nsi_soap.header import HeaderExtras
 from adapters.nsi_soap.provider_endpoint import EndpointConfig, ProviderEndpoint, add_route
-from adapters.nsi_soap.requester_service import RequesterService, RequestMemory, add_to_server
+from adapters.nsi_soap.requester_service import (
+    RememberedRequest,
+    RequesterService,
+    RequestMemory,
+    add_to_server,
+)
 from adapters.nsi_soap.security import PeerPolicy, client_ssl_context, server_ssl_context
 from adapters.nsi_soap.xmlparse import XmlLimits
 from gateway.config import Settings
-from gateway.db import Database
+from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
 from gateway.logs import get_logger
 from gateway.outbox import DeliveryError, DeliveryRefused, Envelope, Outbox, OutboxRow
 from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
@@ -44,6 +53,71 @@ def http_ssl_context(settings: Settings) -> ssl.SSLContext | None:
         settings.soap_tls_ca,
         settings.soap_tls_key_password.get_secret_value(),
     )
+
+
+class RequestRecordRow(Base):
+    """replyTo and nsiHeader extensions of a request that carried extensions."""
+
+    __tablename__ = "nsi_soap_request"
+
+    correlation_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    reply_to: Mapped[str] = mapped_column(Text)
+    extensions: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class DatabaseRequestRecords:
+    """The adapter's RequestRecords in the state database (migration ``0201_nsi_soap``).
+
+    Records older than ``retention`` seconds are pruned now and then.
+    """
+
+    PRUNE_EVERY = 1000  # saves
+
+    def __init__(
+        self, db: Database, retention: float, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._db = db
+        self._retention = timedelta(seconds=retention)
+        self._clock = clock
+        self._saves = 0
+
+    async def save(self, correlation_id: str, request: RememberedRequest) -> None:
+        now = self._clock()
+        table = table_of(RequestRecordRow)
+        try:
+            async with self._db.transaction() as session:
+                # a re-sent correlation id replaces what was kept of it
+                await session.execute(delete(table).where(table.c.correlation_id == correlation_id))
+                await session.execute(
+                    insert(table).values(
+                        correlation_id=correlation_id,
+                        reply_to=request.reply_to,
+                        extensions=list(request.extras.extensions),
+                        created_at=now,
+                    )
+                )
+                self._saves += 1
+                if self._saves % self.PRUNE_EVERY == 0:
+                    await session.execute(
+                        delete(table).where(table.c.created_at < now - self._retention)
+                    )
+        except Exception:
+            log.exception("NSI request header not recorded", correlation_id=correlation_id)
+            raise
+
+    async def load(self, correlation_id: str) -> RememberedRequest | None:
+        async with self._db.reading() as session:
+            row = (
+                await session.execute(
+                    select(RequestRecordRow.reply_to, RequestRecordRow.extensions).where(
+                        RequestRecordRow.correlation_id == correlation_id
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        return RememberedRequest(row.reply_to, HeaderExtras(list(row.extensions)))
 
 
 class OutboxCallbackQueue:
@@ -79,7 +153,9 @@ class NsiSoapProxy:
         self._settings = settings
         self._db = db
         self._outbox = outbox
-        self._memory = RequestMemory()
+        self._memory = RequestMemory(
+            records=DatabaseRequestRecords(db, settings.soap_request_retention)
+        )
         self._target = settings.soap_provider_target
         self._channel: grpc.aio.Channel | None = None
         self._stub: provider_grpc.ConnectionProviderAsyncStub | None = None

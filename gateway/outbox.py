@@ -24,11 +24,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    Row,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gateway.db import Base, Database, UtcDateTime, utcnow
+from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
@@ -56,6 +70,10 @@ class OutboxRow(Base):
     __table_args__ = (
         Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
     )
+
+
+def _table() -> Table:
+    return table_of(OutboxRow)
 
 
 @dataclass(frozen=True)
@@ -165,16 +183,28 @@ class Outbox:
         payload: bytes,
         attributes: dict[str, Any] | None = None,
     ) -> None:
-        """Add a message in a transaction of its own and wake the deliverer."""
-        async with self._db.transaction() as session:
-            self.add(
-                session,
-                channel,
-                ordering_key,
-                destination=destination,
-                payload=payload,
-                attributes=attributes,
-            )
+        """Add a message in a transaction of its own and wake the deliverer.
+
+        The transaction is one unit on the database's own thread (one hop).
+        """
+        now = self._clock()
+        values = {
+            "channel": channel,
+            "ordering_key": ordering_key,
+            "destination": destination,
+            "payload": payload,
+            "attributes": attributes or {},
+            "state": PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        table = _table()
+
+        def add(session: Session) -> None:
+            session.execute(insert(table), values)
+
+        await self._db.threaded.write(add)
         self.wake()
 
     def wake(self) -> None:
@@ -193,7 +223,7 @@ class Outbox:
             self._task = None
 
     async def pending(self, channel: str | None = None) -> int:
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             query = select(func.count()).select_from(OutboxRow).where(OutboxRow.state == PENDING)
             if channel:
                 query = query.where(OutboxRow.channel == channel)
@@ -201,7 +231,7 @@ class Outbox:
 
     async def counts(self) -> dict[str, int]:
         """Messages per state (delivered ones are removed), for logs and metrics."""
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             rows = await session.execute(
                 select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
             )
@@ -212,60 +242,88 @@ class Outbox:
             # Cleared before the pass, so a wake-up during the pass is not lost.
             self._wake.clear()
             try:
-                delivered = await self.run_once()
+                settled = await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox pass failed; retrying")
-                delivered = 0
-            if delivered:
+                settled = 0
+            if settled:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
-    async def _due_heads(self) -> list[OutboxRow]:
-        """The oldest pending message of each key, where it is due and not in flight."""
+    async def _due_heads(self) -> list[Row[Any]]:
+        """The oldest pending message of each key, where it is due and not in flight.
+
+        One read-only unit on the database's own thread: on SQLite it reads a
+        snapshot without taking the write lock, so it neither waits for nor
+        delays the writers.  A head read here is attempted at most once at a
+        time (its key is in flight until it is settled), and a later message
+        of its key is not a head until it is deleted, so reading a snapshot
+        cannot reorder a key.
+        """
         now = self._clock()
-        async with self._db.reading() as session:
+        channels = list(self._channels)
+        table = _table()
+
+        def read(session: Session) -> list[Row[Any]]:
             heads = (
-                select(func.min(OutboxRow.id))
-                .where(OutboxRow.state == PENDING, OutboxRow.channel.in_(list(self._channels)))
-                .group_by(OutboxRow.channel, OutboxRow.ordering_key)
+                select(func.min(table.c.id))
+                .where(table.c.state == PENDING, table.c.channel.in_(channels))
+                .group_by(table.c.channel, table.c.ordering_key)
             )
-            rows = await session.execute(
-                select(OutboxRow)
-                .where(OutboxRow.id.in_(heads), OutboxRow.next_attempt_at <= now)
-                .order_by(OutboxRow.id)
+            query = (
+                select(table)
+                .where(table.c.id.in_(heads), table.c.next_attempt_at <= now)
+                .order_by(table.c.id)
                 .limit(self._concurrency * 4)
             )
-            return [
-                row
-                for row in rows.scalars().all()
-                if (row.channel, row.ordering_key) not in self._in_flight
-            ]
+            return list(session.execute(query).all())
+
+        rows = await self._db.threaded.read(read)
+        return [row for row in rows if (row.channel, row.ordering_key) not in self._in_flight]
 
     async def run_once(self) -> int:
-        """Attempt every message that is due now; return how many were settled."""
+        """Attempt every message that is due now; return how many were settled.
+
+        Delivered messages are deleted together, in one transaction at the end
+        of the pass; their keys stay in flight until then, so the next message
+        of a key is not attempted before its predecessor is gone.
+        """
         if not self._channels:
             return 0
         heads = await self._due_heads()
         if not heads:
             return 0
         limit = asyncio.Semaphore(self._concurrency)
+        keys = [(row.channel, row.ordering_key) for row in heads]
+        self._in_flight.update(keys)
+        delivered: list[int] = []
 
-        async def attempt(row: OutboxRow) -> bool:
-            key = (row.channel, row.ordering_key)
-            self._in_flight.add(key)
-            try:
-                async with limit:
-                    return await self._attempt(row)
-            finally:
-                self._in_flight.discard(key)
+        async def attempt(row: Row[Any]) -> bool:
+            async with limit:
+                return await self._attempt(row, delivered)
 
-        settled = await asyncio.gather(*(attempt(row) for row in heads))
+        try:
+            settled = await asyncio.gather(*(attempt(row) for row in heads))
+            await self._forget(delivered)
+        finally:
+            self._in_flight.difference_update(keys)
         return sum(settled)
 
-    async def _attempt(self, row: OutboxRow) -> bool:
+    async def _forget(self, ids: list[int]) -> None:
+        """Delete delivered messages, all in one statement."""
+        if not ids:
+            return
+        table = _table()
+
+        def forget(session: Session) -> None:
+            session.execute(delete(table).where(table.c.id.in_(ids)))
+
+        await self._db.threaded.write(forget)
+
+    async def _attempt(self, row: Row[Any], delivered: list[int]) -> bool:
         channel = self._channels[row.channel]
         envelope = Envelope(
             row.id,
@@ -289,10 +347,7 @@ class Outbox:
                 return True
             await self._reschedule(envelope, reason)
             return False
-        async with self._db.transaction() as session:
-            stored = await session.get(OutboxRow, row.id)
-            if stored is not None:
-                await session.delete(stored)
+        delivered.append(row.id)
         return True
 
     def _backoff(self, attempts: int) -> float:

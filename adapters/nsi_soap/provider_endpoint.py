@@ -163,7 +163,12 @@ class ProviderEndpoint:
             grpc_request = read_provider_request(message.body, header)
         except NsiError as error:
             raise _Refusal(error, header, sync) from None
-        self._memory.remember(header.correlation_id, header.reply_to, extras)
+        try:
+            await self._memory.keep(header.correlation_id, header.reply_to, extras)
+        except Exception:  # storage is the gateway's (it logs); refuse, forward nothing
+            raise _Refusal(
+                internal_error("the request could not be recorded"), header, sync
+            ) from None
         reply = await self._call(operation, grpc_request, header, sync)
         try:
             return self._reply(operation, header, extras, reply, sync)

@@ -41,12 +41,41 @@ class RememberedRequest:
     extras: HeaderExtras
 
 
-class RequestMemory:
-    """replyTo and header extensions of recent requests, by correlationId (bounded)."""
+class RequestRecords(Protocol):
+    """Durable storage of what a request's callbacks need back (the gateway's database)."""
 
-    def __init__(self, capacity: int = 100_000) -> None:
+    async def save(self, correlation_id: str, request: RememberedRequest) -> None: ...
+
+    async def load(self, correlation_id: str) -> RememberedRequest | None: ...
+
+
+class RequestMemory:
+    """replyTo and header extensions of recent requests, by correlationId.
+
+    Held in memory (bounded) and, when ``records`` is given, written through
+    to durable storage for requests that carry extensions (connectionTrace...):
+    the contract has no field for them, so after a restart they can only come
+    from there.  replyTo is a contract field the agent echoes, so requests
+    without extensions cost no write.
+    """
+
+    def __init__(self, capacity: int = 100_000, records: RequestRecords | None = None) -> None:
         self._capacity = capacity
         self._entries: OrderedDict[str, RememberedRequest] = OrderedDict()
+        self._records = records
+
+    async def keep(self, correlation_id: str, reply_to: str, extras: HeaderExtras) -> None:
+        """Remember a request; durably (before it is forwarded) if it carries extensions."""
+        self.remember(correlation_id, reply_to, extras)
+        if extras and self._records is not None:
+            await self._records.save(correlation_id, RememberedRequest(reply_to, extras))
+
+    async def find(self, correlation_id: str) -> RememberedRequest | None:
+        """What was remembered of a request, from memory or else from durable storage."""
+        found = self.recall(correlation_id)
+        if found is None and self._records is not None:
+            found = await self._records.load(correlation_id)
+        return found
 
     def remember(self, correlation_id: str, reply_to: str, extras: HeaderExtras) -> None:
         if not reply_to and not extras:
@@ -76,7 +105,7 @@ class RequesterService(requester_grpc.ConnectionRequesterServicer):
     ) -> common_pb2.GenericAcknowledgment:
         header: common_pb2.Header = request.header
         ack = common_pb2.GenericAcknowledgment(header=header)
-        remembered = self._memory.recall(header.correlation_id)
+        remembered = await self._memory.find(header.correlation_id)
         destination = header.reply_to or (remembered.reply_to if remembered else "")
         try:
             if not destination:

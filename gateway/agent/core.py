@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from google.protobuf.message import Message
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,7 @@ from gateway.agent.domain.reservation import (
 from gateway.agent.domain.states import DataPlaneState
 from gateway.agent.domain.timers import Timer
 from gateway.agent.units import StoreUnits
-from gateway.db import Database, utcnow
+from gateway.db import Database, table_of, utcnow
 from gateway.logs import get_logger
 from gateway.outbox import PENDING, Outbox, OutboxRow
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
@@ -48,6 +49,7 @@ CHANNEL = "nsi-agent-callback"
 BACKEND_DEADLINE = 120.0  # seconds a backend call may take inside a transaction
 T = TypeVar("T")
 R = TypeVar("R")
+_INSERT_OUTBOX = insert(table_of(OutboxRow))  # built once (see store.py)
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,9 @@ class AgentCore:
         logged = store.logged_request(session, ctx.correlation_id)
         if logged is None:
             return None
-        if logged.payload_hash == ctx.payload_hash and logged.operation == ctx.operation:
-            return logged.connection_id
+        payload_hash, operation, connection_id = logged
+        if payload_hash == ctx.payload_hash and operation == ctx.operation:
+            return connection_id
         raise NsiError(
             ErrorCode.GENERIC_MESSAGE_PAYLOAD_ERROR,
             "correlation id already used by a different request",
@@ -166,22 +169,23 @@ class AgentCore:
         self, session: Session, key: str, method: str, message: Message, correlation_id: str
     ) -> None:
         now = utcnow()
-        session.add(
-            OutboxRow(
-                channel=CHANNEL,
-                ordering_key=key,
-                destination=self.config.requester_target,
-                payload=message.SerializeToString(),
-                attributes={
+        session.connection().execute(
+            _INSERT_OUTBOX,
+            {
+                "channel": CHANNEL,
+                "ordering_key": key,
+                "destination": self.config.requester_target,
+                "payload": message.SerializeToString(),
+                "attributes": {
                     "method": method,
                     "connection_id": key,
                     "correlation_id": correlation_id,
                 },
-                state=PENDING,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
+                "state": PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            },
         )
 
     def _result(  # noqa: PLR0917

@@ -59,7 +59,7 @@ class AgentService(AgentQueries, AgentBackground):
     """The ConnectionProvider operations, on top of timers and queries."""
 
     # -- reserve ------------------------------------------------------------
-    async def reserve(  # noqa: PLR0915
+    async def reserve(
         self,
         ctx: RequestContext,
         connection_id: str,
@@ -100,66 +100,71 @@ class AgentService(AgentQueries, AgentBackground):
                 row = store.new_row(res, ctx.reply_to, now)
             new = previous is None
             source, dest = self._offers(session, criteria, previous, connection_id)
+            ends: list[tuple[str, int]] = []
             try:
                 vlans = self._allocate(session, connection_id, criteria, source, dest)
-                if new:  # written now, once (criteria and allocations refer to it)
-                    session.add(row)
-                    session.flush()
+                ends = [(source.stp_id, vlans[0]), (dest.stp_id, vlans[1])]
                 chosen = replace(criteria, source_vlan=vlans[0], dest_vlan=vlans[1])
                 if not self.backend_remote:
                     self._backend_call(self.backend.reserve_check(connection_id, chosen))
             except NsiError as exc:
-                if new and row not in session:
-                    session.add(row)
-                    session.flush()
                 res.fail_reserve()
-                store.save_criteria(session, connection_id, criteria, "failed", now, new=new)
+                saved, status = criteria, "failed"
                 self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
             else:
                 if self.backend_remote:  # checked outside this transaction (steps.py)
                     res.held = chosen
-                    store.save_criteria(session, connection_id, chosen, "checking", now, new=new)
-                    store.add_allocation(session, connection_id, chosen, source.stp_id, vlans[0])
-                    store.add_allocation(session, connection_id, chosen, dest.stp_id, vlans[1])
-                    self._record_step(
-                        session, connection_id, step_store.RESERVE_CHECK, chosen.version, now, ctx
+                    saved, status = chosen, "checking"
+                else:
+                    saved, status = res.confirm_reserve(*vlans), "held"
+                    self._set_timer(
+                        session,
+                        hold_timer(connection_id, saved.version, now, self.config.hold_timeout),
+                        replace=not new,
                     )
-                    return self._logged(session, row, res, ctx, connection_id, now)
-                held = res.confirm_reserve(*vlans)
-                store.save_criteria(session, connection_id, held, "held", now, new=new)
-                store.add_allocation(session, connection_id, held, source.stp_id, vlans[0])
-                store.add_allocation(session, connection_id, held, dest.stp_id, vlans[1])
-                self._set_timer(
-                    session,
-                    hold_timer(connection_id, held.version, now, self.config.hold_timeout),
-                    replace=not new,
-                )
-                confirmed = requester_pb2.ReserveConfirmedRequest(
-                    header=self._header_for(ctx),
-                    connection_id=connection_id,
-                    global_reservation_id=res.global_reservation_id,
-                    description=res.description,
-                    criteria=msg.confirm_criteria(held),
-                )
-                self._result(session, row, ctx, "reserve_confirmed", confirmed, now)
-            return self._logged(session, row, res, ctx, connection_id, now)
+                    confirmed = requester_pb2.ReserveConfirmedRequest(
+                        header=self._header_for(ctx),
+                        connection_id=connection_id,
+                        global_reservation_id=res.global_reservation_id,
+                        description=res.description,
+                        criteria=msg.confirm_criteria(saved),
+                    )
+                    self._result(session, row, ctx, "reserve_confirmed", confirmed, now)
+            self._save_reserve(session, row, res, ctx, saved, status, new=new, ends=ends, now=now)
+            return connection_id
 
         answer = await self._run(body)
         if not replayed:
             self._after_commit()
         return answer
 
-    def _logged(  # noqa: PLR0917
+    def _save_reserve(  # noqa: PLR0917
         self,
         session: Session,
         row: store.ReservationRow,
         res: Reservation,
         ctx: RequestContext,
-        connection_id: str,
+        saved: Criteria,
+        status: str,
+        *,
+        new: bool,
+        ends: list[tuple[str, int]],
         now: datetime,
-    ) -> str:
+    ) -> None:
+        """Write a reserve's outcome: the reservation, its criteria, allocations, the log."""
+        connection_id = res.connection_id
         store.apply_states(row, res, now)
         row.reply_to = ctx.reply_to or row.reply_to
+        if new:  # written once, complete (the criteria refer to it)
+            store.insert_reservation(session, row)
+        store.save_criteria(session, connection_id, saved, status, now, new=new)
+        if status in ("held", "checking"):
+            for stp_id, vlan in ends:
+                store.add_allocation(session, connection_id, saved, stp_id, vlan)
+        if status == "checking":  # the backend checks it outside this transaction (steps.py)
+            self._record_step(
+                session, connection_id, step_store.RESERVE_CHECK, saved.version, now, ctx
+            )
         store.log_request(
             session,
             correlation_id=ctx.correlation_id,
@@ -168,7 +173,6 @@ class AgentService(AgentQueries, AgentBackground):
             connection_id=connection_id,
             now=now,
         )
-        return connection_id
 
     def _offers(
         self,

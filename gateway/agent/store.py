@@ -13,8 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Row,
+    bindparam,
     delete,
     func,
+    insert,
     select,
 )
 from sqlalchemy.orm import Session
@@ -40,16 +43,50 @@ from gateway.agent.tables import (
     StpRow,
     TimerRow,
 )
+from gateway.db import table_of
 
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# The statements of the request path, built once: building a statement and its
+# cache key each time costs more than running it on SQLite.  They run on the
+# session's connection (Core rows, no ORM objects).
+_stp, _allocation = table_of(StpRow), table_of(AllocationRow)
+_LOCK_PORTS = (
+    select(_stp).where(_stp.c.id.in_(bindparam("ids", expanding=True))).order_by(_stp.c.id)
+)
+_LOCK_PORTS_FOR_UPDATE = _LOCK_PORTS.with_for_update()
+_USAGES = select(
+    _allocation.c.stp_id,
+    _allocation.c.start_time,
+    _allocation.c.end_time,
+    _allocation.c.bandwidth,
+    _allocation.c.vlan,
+).where(
+    _allocation.c.stp_id.in_(bindparam("ids", expanding=True)),
+    _allocation.c.end_time > bindparam("start"),
+    _allocation.c.start_time < bindparam("end"),
+    _allocation.c.connection_id != bindparam("excluding"),
+)
+_INSERT_ALLOCATION = insert(_allocation)
+_INSERT_RESERVATION = insert(table_of(ReservationRow))
+_INSERT_CRITERIA = insert(table_of(CriteriaRow))
+_INSERT_NOTIFICATION = insert(table_of(NotificationRow))
+_INSERT_RESULT = insert(table_of(ResultRow))
+_INSERT_REQUEST = insert(table_of(RequestRow))
+_INSERT_TIMER = insert(table_of(TimerRow))
+_request = table_of(RequestRow)
+_LOGGED_REQUEST = select(
+    _request.c.payload_hash, _request.c.operation, _request.c.connection_id
+).where(_request.c.correlation_id == bindparam("correlation_id"))
+
+
 # -- topology -------------------------------------------------------------
 
 
-def port_from_row(row: StpRow) -> Port:
+def port_from_row(row: StpRow | Row[Any]) -> Port:
     return Port(
         row.id,
         row.port,
@@ -89,10 +126,9 @@ def lock_ports(session: Session, stp_ids: list[str]) -> dict[str, Port]:
     of these ports waits until this transaction ends, then sees its
     allocations.  On SQLite the whole transaction already holds the write lock.
     """
-    query = select(StpRow).where(StpRow.id.in_(sorted(set(stp_ids)))).order_by(StpRow.id)
-    if _is_postgres(session):
-        query = query.with_for_update()
-    return {row.id: port_from_row(row) for row in session.scalars(query)}
+    query = _LOCK_PORTS_FOR_UPDATE if _is_postgres(session) else _LOCK_PORTS
+    rows = session.connection().execute(query, {"ids": sorted(set(stp_ids))})
+    return {row.id: port_from_row(row) for row in rows}
 
 
 def save_port(session: Session, port: Port) -> None:
@@ -132,15 +168,9 @@ def usages(
     excluding: str = "",
 ) -> dict[str, list[Usage]]:
     """Allocations on the ports overlapping [start, end), except those of ``excluding``."""
-    query = select(AllocationRow).where(
-        AllocationRow.stp_id.in_(stp_ids),
-        AllocationRow.end_time > start,
-        AllocationRow.start_time < end,
-    )
-    if excluding:
-        query = query.where(AllocationRow.connection_id != excluding)
     found: dict[str, list[Usage]] = {stp_id: [] for stp_id in stp_ids}
-    for r in session.scalars(query):
+    params = {"ids": stp_ids, "start": start, "end": end, "excluding": excluding}
+    for r in session.connection().execute(_USAGES, params):
         found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
     return found
 
@@ -148,16 +178,17 @@ def usages(
 def add_allocation(
     session: Session, connection_id: str, criteria: Criteria, stp_id: str, vlan: int
 ) -> None:
-    session.add(
-        AllocationRow(
-            connection_id=connection_id,
-            version=criteria.version,
-            stp_id=stp_id,
-            vlan=vlan,
-            bandwidth=criteria.capacity,
-            start_time=criteria.start,
-            end_time=criteria.end or FOREVER,
-        )
+    session.connection().execute(
+        _INSERT_ALLOCATION,
+        {
+            "connection_id": connection_id,
+            "version": criteria.version,
+            "stp_id": stp_id,
+            "vlan": vlan,
+            "bandwidth": criteria.capacity,
+            "start_time": criteria.start,
+            "end_time": criteria.end or FOREVER,
+        },
     )
 
 
@@ -223,6 +254,12 @@ def load_row(
     return (session.scalars(query)).one_or_none()
 
 
+def insert_reservation(session: Session, row: ReservationRow) -> None:
+    """Write a new reservation row as it stands, in one INSERT (the row stays transient)."""
+    columns = table_of(ReservationRow).columns
+    session.connection().execute(_INSERT_RESERVATION, {c.key: getattr(row, c.key) for c in columns})
+
+
 def load_versions(session: Session, row: ReservationRow) -> dict[int, Criteria]:
     wanted = [v for v in (row.committed_version, row.held_version) if v is not None]
     if not wanted:
@@ -272,6 +309,24 @@ def new_row(res: Reservation, reply_to: str, now: datetime) -> ReservationRow:
     return row
 
 
+def criteria_values(criteria: Criteria, status: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "start_time": criteria.start,
+        "end_time": criteria.end,
+        "capacity": criteria.capacity,
+        "source_stp": criteria.source_stp,
+        "dest_stp": criteria.dest_stp,
+        "source_vlan": criteria.source_vlan,
+        "dest_vlan": criteria.dest_vlan,
+        "directionality": criteria.directionality,
+        "symmetric_path": criteria.symmetric_path,
+        "service_type": criteria.service_type,
+        "eros": list(criteria.eros),
+        "parameters": [list(p) for p in criteria.parameters],
+    }
+
+
 def save_criteria(
     session: Session,
     connection_id: str,
@@ -282,19 +337,17 @@ def save_criteria(
     new: bool = False,
 ) -> None:
     """Store a criteria version (``new``: known not to be stored yet, saves a read)."""
+    values = criteria_values(criteria, status)
     row = None if new else session.get(CriteriaRow, (connection_id, criteria.version))
     if row is None:
-        row = CriteriaRow(connection_id=connection_id, version=criteria.version, created_at=now)
-        session.add(row)
-    row.status = status
-    row.start_time, row.end_time = criteria.start, criteria.end
-    row.capacity = criteria.capacity
-    row.source_stp, row.dest_stp = criteria.source_stp, criteria.dest_stp
-    row.source_vlan, row.dest_vlan = criteria.source_vlan, criteria.dest_vlan
-    row.directionality, row.symmetric_path = criteria.directionality, criteria.symmetric_path
-    row.service_type = criteria.service_type
-    row.eros = list(criteria.eros)
-    row.parameters = [list(p) for p in criteria.parameters]
+        session.connection().execute(
+            _INSERT_CRITERIA,
+            {"connection_id": connection_id, "version": criteria.version, "created_at": now}
+            | values,
+        )
+        return
+    for name, value in values.items():
+        setattr(row, name, value)
 
 
 def set_criteria_status(session: Session, connection_id: str, version: int, status: str) -> None:
@@ -329,14 +382,15 @@ def add_notification(
 ) -> int:
     """Record the next notification of the connection; returns its id."""
     row.notification_seq += 1
-    session.add(
-        NotificationRow(
-            connection_id=row.connection_id,
-            notification_id=row.notification_seq,
-            kind=kind,
-            created_at=now,
-            payload=payload,
-        )
+    session.connection().execute(
+        _INSERT_NOTIFICATION,
+        {
+            "connection_id": row.connection_id,
+            "notification_id": row.notification_seq,
+            "kind": kind,
+            "created_at": now,
+            "payload": payload,
+        },
     )
     return row.notification_seq
 
@@ -359,15 +413,16 @@ def add_result(
     now: datetime,
 ) -> int:
     row.result_seq += 1
-    session.add(
-        ResultRow(
-            connection_id=row.connection_id,
-            result_id=row.result_seq,
-            kind=kind,
-            correlation_id=correlation_id,
-            created_at=now,
-            payload=payload,
-        )
+    session.connection().execute(
+        _INSERT_RESULT,
+        {
+            "connection_id": row.connection_id,
+            "result_id": row.result_seq,
+            "kind": kind,
+            "correlation_id": correlation_id,
+            "created_at": now,
+            "payload": payload,
+        },
     )
     return row.result_seq
 
@@ -392,8 +447,11 @@ def results(session: Session, connection_id: str, first: int, last: int) -> list
     return list(session.scalars(query.order_by(ResultRow.result_id)))
 
 
-def logged_request(session: Session, correlation_id: str) -> RequestRow | None:
-    return session.get(RequestRow, correlation_id)
+def logged_request(session: Session, correlation_id: str) -> tuple[str, str, str] | None:
+    """(payload_hash, operation, connection_id) of an accepted request, if any."""
+    found = session.connection().execute(_LOGGED_REQUEST, {"correlation_id": correlation_id})
+    row = found.one_or_none()
+    return None if row is None else (row.payload_hash, row.operation, row.connection_id)
 
 
 def log_request(
@@ -405,14 +463,15 @@ def log_request(
     connection_id: str,
     now: datetime,
 ) -> None:
-    session.add(
-        RequestRow(
-            correlation_id=correlation_id,
-            payload_hash=payload_hash,
-            operation=operation,
-            connection_id=connection_id,
-            created_at=now,
-        )
+    session.connection().execute(
+        _INSERT_REQUEST,
+        {
+            "correlation_id": correlation_id,
+            "payload_hash": payload_hash,
+            "operation": operation,
+            "connection_id": connection_id,
+            "created_at": now,
+        },
     )
 
 
@@ -420,13 +479,14 @@ def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
     """Store a timer, replacing the connection's earlier timer of the same kind."""
     if replace:
         cancel_timers(session, timer.connection_id, timer.kind)
-    session.add(
-        TimerRow(
-            connection_id=timer.connection_id,
-            kind=timer.kind.value,
-            version=timer.version,
-            due_at=timer.due,
-        )
+    session.connection().execute(
+        _INSERT_TIMER,
+        {
+            "connection_id": timer.connection_id,
+            "kind": timer.kind.value,
+            "version": timer.version,
+            "due_at": timer.due,
+        },
     )
 
 
@@ -477,10 +537,12 @@ __all__ = [
     "apply_states",
     "cancel_timers",
     "criteria_of",
+    "criteria_values",
     "delete_port",
     "due_timers",
     "get_port",
     "history",
+    "insert_reservation",
     "list_ports",
     "load_row",
     "load_versions",

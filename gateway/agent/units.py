@@ -13,29 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import Database, sync_url
+from gateway.db import READ_ONLY, Database, sqlite_begin, sqlite_pragmas, sync_url
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
-
-
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # BEGIN is issued by _sqlite_begin
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class StoreUnits:
@@ -47,8 +33,8 @@ class StoreUnits:
             self.engine: Engine = create_engine(
                 url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=0
             )
-            event.listen(self.engine, "connect", _sqlite_connect)
-            event.listen(self.engine, "begin", _sqlite_begin)
+            event.listen(self.engine, "connect", sqlite_pragmas)
+            event.listen(self.engine, "begin", sqlite_begin)
             threads = 1
         else:
             threads = POSTGRES_THREADS
@@ -63,6 +49,7 @@ class StoreUnits:
 
     def read(self, body: Callable[[Session], T]) -> T:
         with self.sessions() as session:
+            session.connection(execution_options={READ_ONLY: True})
             return body(session)
 
     def close(self) -> None:

@@ -4,9 +4,10 @@ Over real HTTP and gRPC: zeep -> SOAP -> nsgw (proxy) -> gRPC -> provider, and
 provider -> gRPC ConnectionRequester -> outbox -> SOAP callback -> a test
 requester endpoint.  Every message on the wire is checked against the XSDs.
 
-The provider side is the ``provider_side`` fixture: today a small provider
-double over gRPC; switching it to the provider agent in the same process
-means returning an empty target and nothing to connect.
+The provider side is the ``provider_side`` fixture: our provider agent in the
+same ``nsgw`` process (null backend, a topology file), and, for what the real
+agent never produces (a confirmation echoing a nil start time as sent), a
+provider double over gRPC.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from aiohttp import web
 from lxml import etree
 from zeep.exceptions import Fault
 
+from bench.servers import free_port
 from gateway.assembly import build_components
 from gateway.config import Settings
 from gateway.process import Gateway
@@ -87,17 +90,81 @@ class RequesterEndpoint:
         assert [c.operation for c in got] == list(operations)
         return got
 
+    async def change(self, connection_id: str, active: bool) -> Callback:
+        """The dataPlaneStateChange of a connection (a notification: own correlationId)."""
+
+        def arrived() -> list[Callback]:
+            return [
+                c
+                for c in self.received
+                if c.operation == "dataPlaneStateChange"
+                and body(c).findtext("connectionId") == connection_id
+                and body(c).findtext("dataPlaneStatus/active") == str(active).lower()
+            ]
+
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(arrived), 15)
+        return arrived()[0]
+
+    async def data_plane_change(
+        self, stack_provider: str, correlation_id: str, confirmed: str, connection_id: str
+    ) -> Callback:
+        """The confirmation of a provision/release, then the data plane's change.
+
+        The double sends the change with the request's correlationId; our agent
+        sends it as a notification of its own.
+        """
+        if stack_provider == "double":
+            _, change = await self.wait(correlation_id, confirmed, "dataPlaneStateChange")
+            return change
+        await self.wait(correlation_id, confirmed)
+        return await self.change(connection_id, confirmed == "provisionConfirmed")
+
 
 @dataclass
 class ProviderSide:
-    """Where the proxy sends ConnectionProvider calls, and how it learns our gRPC port."""
+    """Where the proxy sends ConnectionProvider calls, and how it learns our gRPC port.
 
+    ``agent``: our provider agent in the gateway (empty target: this process);
+    ``double``: a provider double over gRPC.
+    """
+
+    kind: str
     target: str
     connect: Callable[[str], None]
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
-@pytest.fixture
-async def provider_side() -> AsyncIterator[ProviderSide]:
+TOPOLOGY = """
+[[stp]]
+id = "port-1"
+port = "Gi0/0/0/1"
+vlans = "100-199"
+capacity = 10000
+
+[[stp]]
+id = "port-2"
+port = "Gi0/0/0/2"
+vlans = "200-299"
+capacity = 10000
+"""
+
+
+@pytest.fixture(params=["agent", "double"])
+async def provider_side(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[ProviderSide]:
+    if request.param == "agent":
+        topology = tmp_path / "topology.toml"
+        topology.write_text(TOPOLOGY)
+        yield ProviderSide(
+            "agent",
+            "",
+            lambda _target: None,
+            # the requests ask VLANs 100-199 at one end and 200 at the other
+            {"nsa_id": PROVIDER_NSA, "agent_topology_file": topology, "label_swapping": True},
+        )
+        return
     double = NsiProviderDouble()
     server = grpc.aio.server()
     provider_grpc.add_ConnectionProviderServicer_to_server(double, server)
@@ -107,7 +174,7 @@ async def provider_side() -> AsyncIterator[ProviderSide]:
     def connect(requester_target: str) -> None:
         double.requester_target = requester_target
 
-    yield ProviderSide(f"127.0.0.1:{port}", connect)
+    yield ProviderSide("double", f"127.0.0.1:{port}", connect)
     await double.stop()
     await server.stop(None)
 
@@ -117,6 +184,7 @@ class Stack:
     provider_url: str
     reply_to: str
     inbox: RequesterEndpoint
+    provider: str  # agent | double
 
 
 @pytest.fixture
@@ -133,6 +201,8 @@ async def stack(
             http_port=0,
             soap_provider_target=provider_side.target,
             soap_provider_nsa=PROVIDER_NSA,
+            nso_sim_port=free_port(),
+            **provider_side.settings,
         )
         gateway = Gateway(settings, build_components(settings))
         await gateway.start()
@@ -143,6 +213,7 @@ async def stack(
                 f"http://127.0.0.1:{gateway.http.port}/nsi/v2/provider",
                 f"{requester_base}/requester",
                 inbox,
+                provider_side.kind,
             )
         finally:
             await gateway.stop()
@@ -255,8 +326,12 @@ async def test_full_lifecycle_and_queries(
     assert confirmed_body.findtext("description") == "zeep lifecycle"
     assert confirmed_body.find("criteria").get("version") == "1"  # type: ignore[union-attr]
     start = confirmed_body.find("criteria/schedule/startTime")
-    assert start is not None  # nil ("now") went through gRPC and back, not dropped
-    assert start.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true"
+    assert start is not None
+    if stack.provider == "double":  # echoes what it got: nil went through gRPC and back
+        assert start.get("{http://www.w3.org/2001/XMLSchema-instance}nil") == "true"
+    else:  # our agent resolves "now" and confirms the instant it chose
+        assert start.text
+        assert start.text.startswith(str(datetime.now(UTC).year))
     assert confirmed_body.find("criteria/schedule/endTime") is None  # absent stays absent
     service = confirmed_body.find(f"criteria/{{{P2P}}}p2ps")
     assert service is not None
@@ -281,7 +356,9 @@ async def test_full_lifecycle_and_queries(
     await inbox.wait(correlation, "reserveCommitConfirmed")
 
     correlation, _ = await requester.call("provision", connectionId=connection_id)
-    _, change = await inbox.wait(correlation, "provisionConfirmed", "dataPlaneStateChange")
+    change = await inbox.data_plane_change(
+        stack.provider, correlation, "provisionConfirmed", connection_id
+    )
     assert body(change).findtext("dataPlaneStatus/active") == "true"
 
     # queries, asynchronous and synchronous
@@ -317,7 +394,9 @@ async def test_full_lifecycle_and_queries(
     assert [item["resultId"] for item in results_sync["result"]] == [1, 2]
 
     correlation, _ = await requester.call("release", connectionId=connection_id)
-    _, change = await inbox.wait(correlation, "releaseConfirmed", "dataPlaneStateChange")
+    change = await inbox.data_plane_change(
+        stack.provider, correlation, "releaseConfirmed", connection_id
+    )
     assert body(change).findtext("dataPlaneStatus/active") == "false"
     correlation, _ = await requester.call("terminate", connectionId=connection_id)
     await inbox.wait(correlation, "terminateConfirmed")

@@ -11,7 +11,10 @@ import grpc
 import httpx
 import pytest
 from aiohttp import web
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from lxml import etree
+from sqlalchemy import Connection, select
 
 from adapters.nsi_soap.header import HeaderExtras
 from adapters.nsi_soap.namespaces import soap_action
@@ -19,8 +22,8 @@ from adapters.nsi_soap.provider_messages import build_provider_request
 from bench.servers import free_port
 from gateway.assembly import build_components
 from gateway.config import Settings
-from gateway.db import Database
-from gateway.nsi_proxy import NsiSoapProxy
+from gateway.db import Base, Database
+from gateway.nsi_proxy import NsiSoapProxy, RequestRecordRow
 from gateway.outbox import Outbox
 from gateway.process import Gateway
 from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
@@ -276,3 +279,53 @@ async def test_undeliverable_after_the_configured_time_shows_in_metrics(
     await proxy.stop()
     assert 'nsgw_nsi_soap_callbacks{state="expired"} 1' in metrics
     assert "nsgw_nsi_soap_callbacks_undeliverable 1" in metrics
+
+
+async def test_header_extensions_survive_a_restart(sqlite: Database, tmp_path: Path) -> None:
+    """A callback sent after a restart still carries the request's connectionTrace."""
+    provider = RecordingProvider()
+    sink = SoapSink()
+    async with serve_provider(provider) as target, serve_app(sink.app()) as base:
+        settings = Settings(state_dir=tmp_path, soap_provider_target=target)
+        before = NsiSoapProxy(settings, sqlite, Outbox(sqlite))
+        app = web.Application()
+        before.add_to_http(app)
+        requests = provider_requests(reply_to=f"{base}/requester")
+        async with serve_app(app) as proxy_base, httpx.AsyncClient() as client:
+            for operation, extras in (
+                ("reserve", HeaderExtras([samples.CONNECTION_TRACE])),
+                ("provision", HeaderExtras()),
+            ):
+                response = await client.post(
+                    f"{proxy_base}/nsi/v2/provider",
+                    content=build_provider_request(operation, requests[operation], extras),
+                    headers={"SOAPAction": soap_action(operation)},
+                )
+                assert response.status_code == 200
+        await before.stop()  # the process stops; what it held in memory is gone
+
+        outbox = Outbox(sqlite)
+        after = NsiSoapProxy(settings, sqlite, outbox)
+        message = samples.reserve_confirmed()
+        message.header.CopyFrom(provider.calls[0][1].header)
+        message.header.reply_to = ""  # an agent that does not echo replyTo
+        ack = await after.requester.ReserveConfirmed(message, None)
+        assert not ack.HasField("service_exception")
+        await outbox.run_once()
+        await sink.wait_for(1)
+        await after.stop()
+    assert sink.received[0][0] == soap_action("reserveConfirmed")
+    assert b"ConnectionTrace" in sink.received[0][1]
+    async with sqlite.reading() as session:
+        kept = (await session.execute(select(RequestRecordRow.correlation_id))).scalars().all()
+    assert kept == [provider.calls[0][1].header.correlation_id]  # only the one with extensions
+
+
+async def test_the_migrated_schema_matches_the_request_records(database: Database) -> None:
+    def diff(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection)
+        return list(compare_metadata(context, Base.metadata))
+
+    async with database.engine.connect() as connection:
+        changes = await connection.run_sync(diff)
+    assert [c for c in changes if RequestRecordRow.__tablename__ in repr(c)] == []

@@ -1,7 +1,7 @@
 """Backend steps of the provider agent and the NSO backend's service records.
 
 Revision ID: 0300_nso_backend
-Revises: 0100_operations
+Revises: 0201_nsi_soap
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0300_nso_backend"
-down_revision = "0200_requester"
+down_revision = "0201_nsi_soap"
 branch_labels = None
 depends_on = None
 
