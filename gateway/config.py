@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         3600.0, gt=0, description="seconds after which an undeliverable SOAP callback is given up"
     )
     soap_provider_nsa: str = Field(
-        "", description="our NSA id, named in the faults the proxy raises itself"
+        "", description="NSA id named in the faults the proxy raises itself; empty: nsa_id"
     )
     soap_request_retention: float = Field(
         30 * 86400.0,

@@ -170,10 +170,12 @@ class NsiSoapProxy:
             nsa_bindings=settings.soap_dn_nsa_bindings,
             require_certificate=settings.soap_tls_ca is not None,
         )
+        # Faults the proxy raises itself name this domain's NSA unless told otherwise.
+        provider_nsa = settings.soap_provider_nsa or settings.nsa_id
         self.endpoint = ProviderEndpoint(
             self._provider_stub,
             EndpointConfig(
-                provider_nsa=settings.soap_provider_nsa,
+                provider_nsa=provider_nsa,
                 deadline=settings.soap_grpc_deadline,
                 limits=XmlLimits(settings.soap_max_body_bytes, settings.soap_max_depth),
             ),
@@ -181,9 +183,7 @@ class NsiSoapProxy:
             self._memory,
             on_refusal=self._count_refusal,
         )
-        self.requester = RequesterService(
-            OutboxCallbackQueue(outbox), self._memory, settings.soap_provider_nsa
-        )
+        self.requester = RequesterService(OutboxCallbackQueue(outbox), self._memory, provider_nsa)
         outbox.register(
             CALLBACK_CHANNEL,
             self._deliver,
