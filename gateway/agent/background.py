@@ -114,9 +114,8 @@ class AgentBackground(AgentSteps):
                 await asyncio.wait_for(self._timer_wake.wait(), delay)
 
     async def close(self) -> None:
-        """Stop the timers and release the store's thread and connections."""
+        """Stop the timers (the store's threads belong to the database)."""
         await self.stop_timers()
-        await asyncio.to_thread(self._units.close)
 
     async def start_timers(self) -> None:
         if self._timer_task is None:

@@ -36,7 +36,6 @@ from gateway.agent.domain.reservation import (
 )
 from gateway.agent.domain.states import DataPlaneState
 from gateway.agent.domain.timers import Timer
-from gateway.agent.units import StoreUnits
 from gateway.db import Database, table_of, utcnow
 from gateway.logs import get_logger
 from gateway.outbox import PENDING, Outbox, OutboxRow
@@ -91,7 +90,7 @@ class AgentCore:
         self._timer_wake = asyncio.Event()
         self._next_wake: datetime | None = None  # when the timer task will look next
         self._due_hint: datetime | None = None  # earliest timer set since the last wake
-        self._units = StoreUnits(db)
+        self._units = db.threaded
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer_task: asyncio.Task[None] | None = None
 
@@ -253,15 +252,15 @@ class AgentCore:
         """Run ``body`` in one transaction on the store's thread (one hop per request)."""
         self._loop = asyncio.get_running_loop()
         try:
-            return await self._loop.run_in_executor(self._units.executor, self._units.write, body)
+            return await self._units.write(body)
         except IntegrityError:
             # Two requests raced for one key (the same correlation id sent twice at
             # once, on PostgreSQL): the loser runs again and now sees the winner.
-            return await self._loop.run_in_executor(self._units.executor, self._units.write, body)
+            return await self._units.write(body)
 
     async def _run_read(self, body: Callable[[Session], T]) -> T:
         self._loop = asyncio.get_running_loop()
-        return await self._loop.run_in_executor(self._units.executor, self._units.read, body)
+        return await self._units.read(body)
 
     def _await(self, call: Coroutine[Any, Any, R]) -> R:
         """Await a coroutine (a backend call) on the event loop from the store's thread."""
