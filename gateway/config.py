@@ -20,7 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from adapters.nsi_soap.security import canonical_dn
+from adapters.nsi_soap.distinguished_names import canonical_dn
 from gateway.access.tokens import ApiToken
 from gateway.requester.peer_settings import NsiPeer
 

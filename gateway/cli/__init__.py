@@ -1,40 +1,68 @@
-"""The ``nsgw`` command line."""
+"""The ``nsgw`` command line.
+
+Each sub-command lives in a module of its own.  ``nsgw NAME ...`` imports
+only the module of NAME, so ``nsgw ops list`` does not pay for loading the
+agent, the SOAP proxy and the NSO simulator; the full command set is built
+for help, for an unknown name, and for ``gateway.cli.app``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import typer
 
-from gateway.cli.config_cmd import app as config_app
-from gateway.cli.connections import app as connections_app
-from gateway.cli.nsi_soap_cmd import app as nsi_soap_app
-from gateway.cli.nso import app as nso_app
-from gateway.cli.nso_sim import nso_sim
-from gateway.cli.ops import app as ops_app
-from gateway.cli.peers import app as peers_app
-from gateway.cli.reservations import app as reservations_app
-from gateway.cli.serve import serve
-from gateway.cli.stp import app as stp_app
-from gateway.cli.tokens import app as tokens_app
+HELP = "nsgw: network service integration gateway (gRPC API, NSO adapter, NSI proxy and agent)."
 
-app = typer.Typer(
-    name="nsgw",
-    help="nsgw: network service integration gateway (gRPC API, NSO adapter, NSI proxy and agent).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.command()(serve)
-app.add_typer(config_app, name="config")
-app.add_typer(nsi_soap_app, name="nsi-soap")
-app.add_typer(nso_app, name="nso")
-app.command("nso-sim")(nso_sim)
-app.add_typer(ops_app, name="ops")
-app.add_typer(connections_app, name="connections")
-app.add_typer(peers_app, name="peers")
-app.add_typer(tokens_app, name="tokens")
-app.add_typer(stp_app, name="stp")
-app.add_typer(reservations_app, name="reservations")
+# name -> (module, attribute): a typer.Typer of sub-commands, or the function of one command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("gateway.cli.serve", "serve"),
+    "config": ("gateway.cli.config_cmd", "app"),
+    "nsi-soap": ("gateway.cli.nsi_soap_cmd", "app"),
+    "nso": ("gateway.cli.nso", "app"),
+    "nso-sim": ("gateway.cli.nso_sim", "nso_sim"),
+    "ops": ("gateway.cli.ops", "app"),
+    "connections": ("gateway.cli.connections", "app"),
+    "peers": ("gateway.cli.peers", "app"),
+    "tokens": ("gateway.cli.tokens", "app"),
+    "stp": ("gateway.cli.stp", "app"),
+    "reservations": ("gateway.cli.reservations", "app"),
+}
+
+
+def _root() -> None:
+    """nsgw: network service integration gateway (gRPC API, NSO adapter, NSI proxy and agent)."""
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The command line with every sub-command, or with ``only`` that one."""
+    app = typer.Typer(
+        name="nsgw",
+        help=HELP,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    # A callback keeps the app a group even with one sub-command loaded.
+    app.callback()(_root)
+    for name, (module, attribute) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(module), attribute)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    return app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    app()
+    first = sys.argv[1] if len(sys.argv) > 1 else None
+    build_app(first if first in COMMANDS else None)()

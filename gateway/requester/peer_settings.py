@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters.nsi_soap.security import InvalidDnError, canonical_dn
+from adapters.nsi_soap.distinguished_names import InvalidDnError, canonical_dn
 
 
 class NsiPeer(BaseModel):
