@@ -18,6 +18,7 @@ HELP = "nsgw: network service integration gateway (gRPC API, NSO adapter, NSI pr
 # name -> (module, attribute): a typer.Typer of sub-commands, or the function of one command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("gateway.cli.serve", "serve"),
+    "call": ("gateway.cli.call", "call"),
     "config": ("gateway.cli.config_cmd", "app"),
     "nsi-soap": ("gateway.cli.nsi_soap_cmd", "app"),
     "nso": ("gateway.cli.nso", "app"),

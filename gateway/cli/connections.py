@@ -133,6 +133,7 @@ def list_(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+    names: Annotated[bool, typer.Option("--names", help="only the names, one per line")] = False,
 ) -> None:
     """List connections, newest first."""
     states = []
@@ -141,9 +142,9 @@ def list_(
             fail(f"unknown state {name!r}: use one of {', '.join(STATES)}")
         states.append(STATES[name.lower()])
     page = _run(ctx, lambda client: client.connections.list(states=states, page_size=limit))
-    if as_json:
+    if as_json or names:
         for conn in page.connections:
-            typer.echo(json_format.MessageToJson(conn, indent=None))
+            typer.echo(conn.name if names else json_format.MessageToJson(conn, indent=None))
         return
     table = Table("name", "provider", "state", "source", "destination", "Mbit/s", "created")
     for conn in page.connections:

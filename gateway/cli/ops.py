@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from google.protobuf import json_format
@@ -89,8 +89,15 @@ def _run(ctx: typer.Context, action: Callable[[NsgwClient], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except ApiCallError as exc:
-        reason = f" [{exc.reason}]" if exc.reason else ""
-        fail(f"{exc.code.name}{reason}: {exc.message}", code=1)
+        report_api_error(exc)
+
+
+def report_api_error(exc: ApiCallError) -> NoReturn:
+    """One line with the status, reason and message, one per field violation; exit 1."""
+    reason = f" [{exc.reason}]" if exc.reason else ""
+    lines = [f"{exc.code.name}{reason}: {exc.message}"]
+    lines += [f"  {field}: {description}" for field, description in exc.field_violations]
+    fail("\n".join(lines), code=1)
 
 
 def _time(stamp: object) -> str:
@@ -193,6 +200,27 @@ def show(
         console.print(_details(op))
 
 
+async def follow_operation(
+    client: NsgwClient, name: str, from_index: int = 0
+) -> operations_pb2.Operation:
+    """Show an operation live, from progress message ``from_index``, until it ends."""
+    latest = await client.operations.get(name)
+    latest.ClearField("progress")
+    with Live(_details(latest), console=console, refresh_per_second=8, transient=False) as live:
+        async for update in client.operations.watch(name, from_index):
+            if update.HasField("progress"):
+                latest.progress.append(update.progress)
+            else:
+                progress = list(latest.progress)
+                latest.CopyFrom(update.operation)
+                latest.ClearField("progress")
+                latest.progress.extend(progress)
+            live.update(_details(latest))
+    if not console.is_terminal:
+        console.line()  # Live leaves its last frame without a line end when not on a terminal
+    return latest
+
+
 @app.command()
 def watch(
     ctx: typer.Context,
@@ -203,22 +231,7 @@ def watch(
 ) -> None:
     """Follow an operation live until it ends; exit 0 when it succeeded, 1 otherwise."""
 
-    async def follow(client: NsgwClient) -> operations_pb2.Operation:
-        latest = await client.operations.get(name)
-        latest.ClearField("progress")
-        with Live(_details(latest), console=console, refresh_per_second=8, transient=False) as live:
-            async for update in client.operations.watch(name, from_index):
-                if update.HasField("progress"):
-                    latest.progress.append(update.progress)
-                else:
-                    progress = list(latest.progress)
-                    latest.CopyFrom(update.operation)
-                    latest.ClearField("progress")
-                    latest.progress.extend(progress)
-                live.update(_details(latest))
-        return latest
-
-    final = _run(ctx, follow)
+    final = _run(ctx, lambda client: follow_operation(client, name, from_index))
     if not is_ended(final) or final.state != operations_pb2.OPERATION_STATE_SUCCEEDED:
         raise typer.Exit(1)
 
