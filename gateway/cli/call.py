@@ -9,9 +9,10 @@ live until it ends, as ``nsgw ops watch`` does.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import grpc
 import typer
@@ -72,8 +73,21 @@ def parse_request(method: MethodDescriptor, text: str) -> Message:
     return request
 
 
-def _to_json(message: Message) -> str:
-    return json_format.MessageToJson(message, preserving_proto_field_name=True, indent=2)
+def _whole_numbers(value: Any) -> Any:
+    """Integral floats as integers: google.protobuf.Struct holds every number as a double."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
+def to_json(message: Message) -> str:
+    """The reply as indented JSON, with payload numbers as they were written (200, not 200.0)."""
+    data = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return json.dumps(_whole_numbers(data), indent=2)
 
 
 async def _invoke(
@@ -137,7 +151,7 @@ def call(
             last: Message | None = None
             async for reply in _invoke(client, token, method, request):
                 if not watching:
-                    typer.echo(_to_json(reply))
+                    typer.echo(to_json(reply))
                 last = reply
             if watching and last is not None:
                 return await follow_operation(client, cast(operations_pb2.Operation, last).name)

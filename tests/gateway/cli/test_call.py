@@ -13,7 +13,9 @@ from typer.testing import CliRunner, Result
 
 from gateway.access.tokens import ApiToken, hash_token
 from gateway.cli import app
+from gateway.cli.call import to_json
 from gateway.client import NsgwClient
+from nsgw_proto.nsgw.v1 import nso_resources_pb2
 from tests.gateway.operations.harness import (
     Gates,
     Running,
@@ -139,3 +141,11 @@ async def test_the_errors_people_see(running: Running) -> None:
     assert bad_field.exit_code == 1
     assert "INVALID_ARGUMENT" in bad_field.output
     assert "from_progress_index: must be 0 or more" in bad_field.output
+
+
+def test_payload_numbers_print_as_written() -> None:
+    reply = nso_resources_pb2.ServiceInstance(path="/l2vlan:l2vlan=t")
+    reply.config.update({"vlan-id": 200, "ratio": 0.5, "endpoint": [{"port": 2}]})
+    printed = json.loads(to_json(reply))
+    assert printed["config"] == {"vlan-id": 200, "ratio": 0.5, "endpoint": [{"port": 2}]}
+    assert '"vlan-id": 200,' in to_json(reply)
