@@ -22,10 +22,16 @@ def free_port() -> int:
 
 
 async def wait_for_grpc(target: str, wait: float = 20.0) -> None:
+    """Wait until the server reports SERVING (for nsgw: every component has started)."""
     async with grpc.aio.insecure_channel(target) as channel:
         await asyncio.wait_for(channel.channel_ready(), wait)
         stub = health_pb2_grpc.HealthStub(channel)
-        await stub.Check(health_pb2.HealthCheckRequest(), timeout=wait)
+        async with asyncio.timeout(wait):
+            while True:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=wait)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                await asyncio.sleep(0.05)
 
 
 @asynccontextmanager

@@ -112,7 +112,12 @@ class GrpcServer:
         self._services.extend(names)
 
     async def start(self) -> int:
-        """Bind and serve; returns the bound port.  Marks every service SERVING."""
+        """Bind and serve; returns the bound port.
+
+        Every service reports NOT_SERVING until :meth:`mark_serving`: the
+        process calls it once its components have started, so a client that
+        waits for SERVING does not meet a half-started gateway.
+        """
         reflection.enable_server_reflection([*self._services, reflection.SERVICE_NAME], self.server)
         try:
             if self._credentials is not None:
@@ -123,8 +128,13 @@ class GrpcServer:
             raise OSError(f"cannot listen for gRPC on {self._address}: {exc}") from None
         await self.server.start()
         for name in ["", *self._services]:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         return self.port
+
+    async def mark_serving(self) -> None:
+        """Report every service SERVING (the components behind them have started)."""
+        for name in ["", *self._services]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def stop(self, grace: float) -> None:
         """Refuse new calls, let in-flight ones finish within ``grace`` seconds."""

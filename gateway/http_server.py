@@ -38,12 +38,25 @@ def peer_certificate(request: web.Request) -> dict[str, Any] | None:
     return peercert or None
 
 
-async def _healthz(_request: web.Request) -> web.Response:
+class Readiness:
+    """Whether every component of the process has started (set once by the process)."""
+
+    def __init__(self) -> None:
+        self.ready = False
+
+
+READINESS = web.AppKey("readiness", Readiness)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    if not request.app[READINESS].ready:
+        return web.json_response({"status": "starting", "version": __version__}, status=503)
     return web.json_response({"status": "ok", "version": __version__})
 
 
 def create_app() -> web.Application:
     app = web.Application(middlewares=[request_id_middleware], client_max_size=4 * 1024 * 1024)
+    app[READINESS] = Readiness()
     app.router.add_get("/healthz", _healthz)
     return app
 

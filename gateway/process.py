@@ -16,7 +16,7 @@ from gateway.access.tls import server_credentials
 from gateway.component import Component, grpc_interceptors_of
 from gateway.config import Settings
 from gateway.grpc_server import GrpcServer
-from gateway.http_server import HttpServer, create_app
+from gateway.http_server import READINESS, HttpServer, create_app
 from gateway.logs import get_logger
 from gateway.nsi_proxy import http_ssl_context
 
@@ -65,6 +65,9 @@ class Gateway:
             for component in self.components:
                 await component.start()
                 self._started.append(component)
+            # Health says SERVING (gRPC) and ok (/healthz) only now.
+            await self.grpc.mark_serving()
+            self.app[READINESS].ready = True
         except BaseException:
             await self.stop()
             raise

@@ -10,15 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.client import NsgwClient
 from nsgw_proto.nsgw.v1 import operations_pb2 as ops_pb2
 from tests.conftest import REPO_ROOT
 from tests.gateway.operations.harness import start_job
 from tests.gateway.operations.receiver import Receiver, free_port
+from tests.helpers import wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -43,16 +42,7 @@ async def gateway_process(state: Path, port: int) -> AsyncIterator[asyncio.subpr
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            for _ in range(150):
-                try:
-                    await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    break
-                except grpc.aio.AioRpcError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the gateway process did not come up")
+        await wait_until_serving(f"127.0.0.1:{port}")
         yield proc
     finally:
         if proc.returncode is None:

@@ -15,9 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.assembly import build_components
 from gateway.client import NsgwClient
@@ -27,7 +25,7 @@ from gateway.requester.peer_settings import NsiPeer
 from nsgw_proto.nsgw.v1 import connection_resources_pb2 as res_pb2
 from nsgw_proto.nsgw.v1 import operations_pb2 as ops_pb2
 from tests.conftest import REPO_ROOT
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -54,15 +52,7 @@ def stp(network: str, port: str, vlan: str = "100-199") -> str:
 
 
 async def wait_for_grpc(port: int) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        for _ in range(200):
-            try:
-                await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return
-            except grpc.aio.AioRpcError:
-                await asyncio.sleep(0.1)
-    raise AssertionError("the remote nsgw did not come up")
+    await wait_until_serving(f"127.0.0.1:{port}")
 
 
 @pytest.fixture

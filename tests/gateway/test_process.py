@@ -22,7 +22,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from gateway.config import Settings
 from gateway.logs import get_logger
 from gateway.process import Gateway
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_serving
 
 SLOW_METHOD = "/test.Slow/Wait"
 
@@ -155,13 +155,7 @@ def test_nsgw_serve_runs_on_sigterm_stops_cleanly_and_logs_json(tmp_path: Path) 
         NSGW_HTTP_PORT=str(http_port),
     )
     try:
-        channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
-        grpc.channel_ready_future(channel).result(timeout=30)
-        reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(), timeout=5
-        )
-        assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        channel.close()
+        asyncio.run(wait_until_serving(f"127.0.0.1:{grpc_port}"))
         assert httpx.get(f"http://127.0.0.1:{http_port}/healthz").status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -179,3 +173,59 @@ def test_nsgw_serve_refuses_a_bad_setting_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert stderr.strip().count("\n") == 0
     assert "log_format" in stderr
+
+
+class SlowStarter:
+    """A component whose start waits until the test lets it finish."""
+
+    name = "slow-start"
+
+    def __init__(self) -> None:
+        self.starting, self.release = asyncio.Event(), asyncio.Event()
+        self.ports: dict[str, int] = {}
+
+    def add_to_grpc(self, server: grpc.aio.Server) -> list[str]:
+        return []
+
+    def add_to_http(self, app: web.Application) -> None:
+        pass
+
+    def on_grpc_bound(self, port: int) -> None:
+        self.ports["grpc"] = port
+
+    def on_http_bound(self, port: int) -> None:
+        self.ports["http"] = port
+
+    async def start(self) -> None:
+        self.starting.set()
+        await self.release.wait()
+
+    async def stop(self) -> None:
+        pass
+
+
+async def test_health_says_serving_only_once_every_component_started(tmp_path: Path) -> None:
+    settings = Settings(grpc_port=0, http_port=0, state_dir=tmp_path / "var")
+    component = SlowStarter()
+    gateway = Gateway(settings, [component])
+    starting = asyncio.create_task(gateway.start())
+    try:
+        await asyncio.wait_for(component.starting.wait(), 10)
+        grpc_target = f"127.0.0.1:{component.ports['grpc']}"
+        healthz = f"http://127.0.0.1:{component.ports['http']}/healthz"
+        async with grpc.aio.insecure_channel(grpc_target) as channel, httpx.AsyncClient() as http:
+            health = health_pb2_grpc.HealthStub(channel)
+            early = await health.Check(health_pb2.HealthCheckRequest())
+            assert early.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            early_http = await http.get(healthz)
+            assert (early_http.status_code, early_http.json()["status"]) == (503, "starting")
+
+            component.release.set()
+            await asyncio.wait_for(starting, 10)
+            ready = await health.Check(health_pb2.HealthCheckRequest())
+            assert ready.status == health_pb2.HealthCheckResponse.SERVING
+            assert (await http.get(healthz)).status_code == 200
+    finally:
+        component.release.set()
+        await starting
+        await gateway.stop()
