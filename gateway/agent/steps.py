@@ -165,7 +165,7 @@ class AgentSteps(AgentCore):
     async def _outcome(
         self,
         step: Step,
-        record: Callable[[Session, store.ReservationRow, Reservation], None],
+        record: Callable[[Session, store.ReservationRecord, Reservation], None],
     ) -> None:
         """Delete the step and record its outcome in one transaction (once)."""
 
@@ -177,7 +177,7 @@ class AgentSteps(AgentCore):
                 return
             res = store.reservation_from_row(row, store.load_versions(session, row))
             record(session, row, res)
-            store.apply_states(row, res, self.clock())
+            store.save_states(session, row, res, self.clock())
 
         await self._run(body)
 
@@ -200,7 +200,7 @@ class AgentSteps(AgentCore):
             error = backend_failure(exc)
         ctx = self._step_context(step)
 
-        def record(session: Session, row: store.ReservationRow, res: Reservation) -> None:
+        def record(session: Session, row: store.ReservationRecord, res: Reservation) -> None:
             if not _checking(res, step.version):
                 return
             assert res.held is not None
@@ -247,7 +247,7 @@ class AgentSteps(AgentCore):
             error = backend_failure(exc)
         ctx = self._step_context(step)
 
-        def record(session: Session, row: store.ReservationRow, res: Reservation) -> None:
+        def record(session: Session, row: store.ReservationRecord, res: Reservation) -> None:
             if not _committing(res, step.version):
                 return
             assert res.held is not None
@@ -311,9 +311,10 @@ class AgentSteps(AgentCore):
                     )
                     self._error_event(session, row, event_type, backend_failure(failure), now)
                     row.last_modified = now
+                    store.update_reservation(session, row)
                     return
                 self._data_plane_changed(session, row, res, want, now)
-                store.apply_states(row, res, now)
+                store.save_states(session, row, res, now)
 
             await self._run(body)
             if failure is not None:
@@ -338,7 +339,7 @@ class AgentSteps(AgentCore):
             )
         ctx = self._step_context(step)
 
-        def record(session: Session, row: store.ReservationRow, res: Reservation) -> None:
+        def record(session: Session, row: store.ReservationRecord, res: Reservation) -> None:
             if res.lifecycle_state is not LifecycleState.TERMINATING:
                 return
             now = self.clock()
@@ -399,7 +400,7 @@ class AgentSteps(AgentCore):
             self.outbox.wake()
         return ended
 
-    def _force_end(self, session: Session, row: store.ReservationRow, res: Reservation) -> None:
+    def _force_end(self, session: Session, row: store.ReservationRecord, res: Reservation) -> None:
         """The network reports the service down: lifecycle Failed, errorEvent forcedEnd."""
         now = self.clock()
         res.forced_end()
@@ -411,7 +412,7 @@ class AgentSteps(AgentCore):
         )
         self._error_event(session, row, common_pb2.FORCED_END, error, now)
         self._end(session, row.connection_id)
-        store.apply_states(row, res, now)
+        store.save_states(session, row, res, now)
 
 
 def _checking(res: Reservation | None, version: int | None) -> bool:
