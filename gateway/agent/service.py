@@ -161,8 +161,7 @@ class AgentService(AgentQueries, AgentBackground):
             store.update_reservation(session, row)
         store.save_criteria(session, connection_id, saved, status, now, new=new)
         if status in ("held", "checking"):
-            for stp_id, vlan in ends:
-                store.add_allocation(session, connection_id, saved, stp_id, vlan)
+            store.add_allocations(session, connection_id, saved, ends)
         if status == "checking":  # the backend checks it outside this transaction (steps.py)
             self._record_step(
                 session, connection_id, step_store.RESERVE_CHECK, saved.version, now, ctx
@@ -330,7 +329,7 @@ class AgentService(AgentQueries, AgentBackground):
             for timer in schedule_timers(
                 connection_id, committed.version, committed.start, committed.end
             ):
-                self._set_timer(session, timer)
+                self._set_timer(session, timer, replace=False)  # all cancelled just above
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "reserve_commit_confirmed", confirmed, now)
             self._reconcile_data_plane(session, row, res, now)

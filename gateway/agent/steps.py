@@ -269,7 +269,7 @@ class AgentSteps(AgentCore):
             store.release_allocations(session, cid, older_than=committed.version)
             store.cancel_timers(session, cid)
             for timer in schedule_timers(cid, committed.version, committed.start, committed.end):
-                self._set_timer(session, timer)
+                self._set_timer(session, timer, replace=False)  # all cancelled just above
             self._result(
                 session, row, ctx, "reserve_commit_confirmed", self._confirmed(ctx, cid), now
             )

@@ -163,20 +163,27 @@ def usages(
     return found
 
 
-def add_allocation(
-    session: Session, connection_id: str, criteria: Criteria, stp_id: str, vlan: int
+def add_allocations(
+    session: Session, connection_id: str, criteria: Criteria, ends: list[tuple[str, int]]
 ) -> None:
+    """Allocate ``criteria`` on each (port, VLAN) of ``ends``, in one statement."""
+    if not ends:
+        return
+    end = criteria.end or FOREVER
     session.connection().execute(
         sql.INSERT_ALLOCATION,
-        {
-            "connection_id": connection_id,
-            "version": criteria.version,
-            "stp_id": stp_id,
-            "vlan": vlan,
-            "bandwidth": criteria.capacity,
-            "start_time": criteria.start,
-            "end_time": criteria.end or FOREVER,
-        },
+        [
+            {
+                "connection_id": connection_id,
+                "version": criteria.version,
+                "stp_id": stp_id,
+                "vlan": vlan,
+                "bandwidth": criteria.capacity,
+                "start_time": criteria.start,
+                "end_time": end,
+            }
+            for stp_id, vlan in ends
+        ],
     )
 
 
@@ -547,7 +554,7 @@ __all__ = [
     "ResultRow",
     "StpRow",
     "TimerRow",
-    "add_allocation",
+    "add_allocations",
     "add_notification",
     "add_result",
     "apply_states",
