@@ -327,7 +327,7 @@ class AgentService(AgentQueries, AgentBackground):
             store.release_allocations(session, connection_id, older_than=committed.version)
             store.cancel_timers(session, connection_id)
             for timer in schedule_timers(
-                connection_id, committed.version, committed.start, committed.end
+                connection_id, committed.version, committed.start, committed.end, now
             ):
                 self._set_timer(session, timer, replace=False)  # all cancelled just above
             confirmed = self._confirmed(ctx, connection_id)

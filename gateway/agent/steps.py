@@ -268,7 +268,9 @@ class AgentSteps(AgentCore):
             store.set_criteria_status(session, cid, committed.version, "committed")
             store.release_allocations(session, cid, older_than=committed.version)
             store.cancel_timers(session, cid)
-            for timer in schedule_timers(cid, committed.version, committed.start, committed.end):
+            for timer in schedule_timers(
+                cid, committed.version, committed.start, committed.end, now
+            ):
                 self._set_timer(session, timer, replace=False)  # all cancelled just above
             self._result(
                 session, row, ctx, "reserve_commit_confirmed", self._confirmed(ctx, cid), now

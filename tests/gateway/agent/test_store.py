@@ -194,6 +194,10 @@ async def test_a_full_lifecycle_is_written_back_on_both_databases(database: Data
         assert row.notification_seq == 2  # data plane up, data plane down
         assert [status for status, _ in await session.run_sync(store.history, cid)] == ["committed"]
         assert await session.run_sync(store.port_in_use, "a") == [cid]
+        # the hold timer went with the commit; the start had passed (the commit
+        # brought the data plane to its state itself), only the end is ahead
+        timers = await session.scalars(select(store.TimerRow.kind))
+        assert list(timers) == ["end"]
         before = row
 
     with pytest.raises(NsiError) as refused:
