@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -74,6 +75,29 @@ class OutboxRow(Base):
 
 def _table() -> Table:
     return table_of(OutboxRow)
+
+
+# The statements of the delivery loop, built once: building them (and their
+# cache keys) per pass cost more CPU than SQLite running them, on the threads
+# every writer and reader of the process shares.
+_outbox = _table()
+_HEADS = (
+    select(_outbox)
+    .where(
+        _outbox.c.id.in_(
+            select(func.min(_outbox.c.id))
+            .where(
+                _outbox.c.state == PENDING,
+                _outbox.c.channel.in_(bindparam("channels", expanding=True)),
+            )
+            .group_by(_outbox.c.channel, _outbox.c.ordering_key)
+        ),
+        _outbox.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(_outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_FORGET = delete(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -263,23 +287,14 @@ class Outbox:
         of its key is not a head until it is deleted, so reading a snapshot
         cannot reorder a key.
         """
-        now = self._clock()
-        channels = list(self._channels)
-        table = _table()
+        params = {
+            "channels": list(self._channels),
+            "now": self._clock(),
+            "limit": self._concurrency * 4,
+        }
 
         def read(session: Session) -> list[Row[Any]]:
-            heads = (
-                select(func.min(table.c.id))
-                .where(table.c.state == PENDING, table.c.channel.in_(channels))
-                .group_by(table.c.channel, table.c.ordering_key)
-            )
-            query = (
-                select(table)
-                .where(table.c.id.in_(heads), table.c.next_attempt_at <= now)
-                .order_by(table.c.id)
-                .limit(self._concurrency * 4)
-            )
-            return list(session.execute(query).all())
+            return list(session.connection().execute(_HEADS, params).all())
 
         rows = await self._db.threaded.read(read)
         return [row for row in rows if (row.channel, row.ordering_key) not in self._in_flight]
@@ -316,10 +331,9 @@ class Outbox:
         """Delete delivered messages, all in one statement."""
         if not ids:
             return
-        table = _table()
 
         def forget(session: Session) -> None:
-            session.execute(delete(table).where(table.c.id.in_(ids)))
+            session.connection().execute(_FORGET, {"ids": ids})
 
         await self._db.threaded.write(forget)
 

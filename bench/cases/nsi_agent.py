@@ -8,6 +8,7 @@ this process; a call counts as done when its callback arrived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import sqlite3
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.harness import Measurement, Result, measure
@@ -144,6 +146,7 @@ async def agent_server(state: Path, requester_port: int) -> AsyncIterator[tuple[
     )
     try:
         await wait_for_grpc(f"127.0.0.1:{ports['grpc']}", wait=60)
+        await _wait_for_topology(ports["http"])
         yield ports["grpc"], proc.pid
     finally:
         if proc.returncode is None:
@@ -153,6 +156,18 @@ async def agent_server(state: Path, requester_port: int) -> AsyncIterator[tuple[
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+
+
+async def _wait_for_topology(http_port: int, wait: float = 60.0) -> None:
+    """Until the agent has loaded its topology file (it starts after the servers bind)."""
+    url = f"http://127.0.0.1:{http_port}/nsi/topology"
+    async with httpx.AsyncClient() as client:
+        for _ in range(int(wait / 0.05)):
+            with contextlib.suppress(httpx.HTTPError):
+                if "port-4" in (await client.get(url)).text:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the agent did not load its topology")
 
 
 def resident_mib(pid: int) -> float:

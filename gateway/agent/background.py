@@ -44,7 +44,7 @@ class AgentBackground(AgentSteps):
                     return False
                 res = store.reservation_from_row(row, store.load_versions(session, row))
                 self._fire(session, row, res, timer, self.clock())
-                store.apply_states(row, res, self.clock())
+                store.save_states(session, row, res, self.clock())
                 return True
 
             fired += await self._run(body)
@@ -55,7 +55,7 @@ class AgentBackground(AgentSteps):
     def _fire(
         self,
         session: Session,
-        row: store.ReservationRow,
+        row: store.ReservationRecord,
         res: Reservation,
         timer: Timer,
         now: datetime,
@@ -190,6 +190,7 @@ class AgentBackground(AgentSteps):
                 return
             self._notify(session, row, "message_delivery_timeout", build, now)
             row.last_modified = now
+            store.update_reservation(session, row)
 
         await self._run(body)
         self.outbox.wake()

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
 from sqlalchemy import insert
@@ -91,6 +91,7 @@ class AgentCore:
         self._next_wake: datetime | None = None  # when the timer task will look next
         self._due_hint: datetime | None = None  # earliest timer set since the last wake
         self._units = db.threaded
+        self._backend_inline = bool(getattr(backend, "inline", False))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer_task: asyncio.Task[None] | None = None
 
@@ -155,7 +156,9 @@ class AgentCore:
         )
 
     # -- callbacks ------------------------------------------------------------
-    def _header(self, ctx: RequestContext | None, row: store.ReservationRow) -> common_pb2.Header:
+    def _header(
+        self, ctx: RequestContext | None, row: store.ReservationRecord
+    ) -> common_pb2.Header:
         return common_pb2.Header(
             protocol_version=msg.REQUESTER_PROTOCOL,
             correlation_id=ctx.correlation_id if ctx else f"urn:uuid:{uuid.uuid4()}",
@@ -190,7 +193,7 @@ class AgentCore:
     def _result(  # noqa: PLR0917
         self,
         session: Session,
-        row: store.ReservationRow,
+        row: store.ReservationRecord,
         ctx: RequestContext,
         kind: str,
         message: Message,
@@ -206,7 +209,7 @@ class AgentCore:
     def _notify(  # noqa: PLR0917
         self,
         session: Session,
-        row: store.ReservationRow,
+        row: store.ReservationRecord,
         kind: str,
         build: Callable[[common_pb2.Header, common_pb2.Notification], Message],
         now: datetime,
@@ -263,7 +266,15 @@ class AgentCore:
         return await self._units.read(body)
 
     def _await(self, call: Coroutine[Any, Any, R]) -> R:
-        """Await a coroutine (a backend call) on the event loop from the store's thread."""
+        """Await a backend call from the store's thread.
+
+        An ``inline`` backend's call never suspends: it runs to completion right
+        here, holding the write lock no longer than its own code takes.  Any
+        other call is awaited on the event loop (two thread hops and a turn of a
+        loop that may be busy, all while the transaction holds the write lock).
+        """
+        if self._backend_inline:
+            return run_inline(call)
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(call, self._loop).result(BACKEND_DEADLINE)
 
@@ -280,7 +291,7 @@ class AgentCore:
 
     def _load(
         self, session: Session, connection_id: str
-    ) -> tuple[store.ReservationRow, Reservation]:
+    ) -> tuple[store.ReservationRecord, Reservation]:
         row = store.load_row(session, connection_id, for_update=True)
         if row is None:
             raise NsiError(
@@ -297,7 +308,7 @@ class AgentCore:
 
     # -- data plane -------------------------------------------------------
     def _reconcile_data_plane(
-        self, session: Session, row: store.ReservationRow, res: Reservation, now: datetime
+        self, session: Session, row: store.ReservationRecord, res: Reservation, now: datetime
     ) -> None:
         """Bring the data plane to what provision state and schedule say it should be."""
         want = res.should_be_active(now)
@@ -322,7 +333,7 @@ class AgentCore:
     def _data_plane_changed(
         self,
         session: Session,
-        row: store.ReservationRow,
+        row: store.ReservationRecord,
         res: Reservation,
         want: bool,
         now: datetime,
@@ -346,7 +357,7 @@ class AgentCore:
     def _error_event(
         self,
         session: Session,
-        row: store.ReservationRow,
+        row: store.ReservationRecord,
         event: common_pb2.EventType.ValueType,
         error: NsiError,
         now: datetime,
@@ -366,3 +377,13 @@ class AgentCore:
             )
 
         self._notify(session, row, "error_event", build, now)
+
+
+def run_inline(call: Coroutine[Any, Any, R]) -> R:
+    """Run a coroutine that never suspends to its end on the calling thread."""
+    try:
+        call.send(None)
+    except StopIteration as done:
+        return cast("R", done.value)
+    call.close()
+    raise RuntimeError("an inline backend call suspended; inline backends must not await")

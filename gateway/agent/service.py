@@ -52,7 +52,7 @@ from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 
 __all__ = ["CHANNEL", "AgentConfig", "AgentService", "RequestContext"]
 
-Action = Callable[[Session, store.ReservationRow, Reservation, datetime], None]
+Action = Callable[[Session, store.ReservationRecord, Reservation, datetime], None]
 
 
 class AgentService(AgentQueries, AgentBackground):
@@ -141,7 +141,7 @@ class AgentService(AgentQueries, AgentBackground):
     def _save_reserve(  # noqa: PLR0917
         self,
         session: Session,
-        row: store.ReservationRow,
+        row: store.ReservationRecord,
         res: Reservation,
         ctx: RequestContext,
         saved: Criteria,
@@ -157,10 +157,11 @@ class AgentService(AgentQueries, AgentBackground):
         row.reply_to = ctx.reply_to or row.reply_to
         if new:  # written once, complete (the criteria refer to it)
             store.insert_reservation(session, row)
+        else:
+            store.update_reservation(session, row)
         store.save_criteria(session, connection_id, saved, status, now, new=new)
         if status in ("held", "checking"):
-            for stp_id, vlan in ends:
-                store.add_allocation(session, connection_id, saved, stp_id, vlan)
+            store.add_allocations(session, connection_id, saved, ends)
         if status == "checking":  # the backend checks it outside this transaction (steps.py)
             self._record_step(
                 session, connection_id, step_store.RESERVE_CHECK, saved.version, now, ctx
@@ -269,8 +270,8 @@ class AgentService(AgentQueries, AgentBackground):
                 return
             row, res = self._load(session, connection_id)
             action(session, row, res, now)
-            store.apply_states(row, res, now)
             row.reply_to = ctx.reply_to or row.reply_to
+            store.save_states(session, row, res, now)
             store.log_request(
                 session,
                 correlation_id=ctx.correlation_id,
@@ -285,7 +286,7 @@ class AgentService(AgentQueries, AgentBackground):
 
     async def commit(self, ctx: RequestContext, connection_id: str) -> None:
         def action(
-            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
+            session: Session, row: store.ReservationRecord, res: Reservation, now: datetime
         ) -> None:
             timed_out = res.reservation_state is ReservationState.TIMEOUT
             res.begin_commit()
@@ -326,9 +327,9 @@ class AgentService(AgentQueries, AgentBackground):
             store.release_allocations(session, connection_id, older_than=committed.version)
             store.cancel_timers(session, connection_id)
             for timer in schedule_timers(
-                connection_id, committed.version, committed.start, committed.end
+                connection_id, committed.version, committed.start, committed.end, now
             ):
-                self._set_timer(session, timer)
+                self._set_timer(session, timer, replace=False)  # all cancelled just above
             confirmed = self._confirmed(ctx, connection_id)
             self._result(session, row, ctx, "reserve_commit_confirmed", confirmed, now)
             self._reconcile_data_plane(session, row, res, now)
@@ -337,7 +338,7 @@ class AgentService(AgentQueries, AgentBackground):
 
     async def abort(self, ctx: RequestContext, connection_id: str) -> None:
         def action(
-            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
+            session: Session, row: store.ReservationRecord, res: Reservation, now: datetime
         ) -> None:
             was_held = res.reservation_state is ReservationState.HELD
             res.begin_abort()
@@ -356,7 +357,7 @@ class AgentService(AgentQueries, AgentBackground):
 
     async def provision(self, ctx: RequestContext, connection_id: str) -> None:
         def action(
-            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
+            session: Session, row: store.ReservationRecord, res: Reservation, now: datetime
         ) -> None:
             res.begin_provision()
             res.confirm_provision()
@@ -368,7 +369,7 @@ class AgentService(AgentQueries, AgentBackground):
 
     async def release(self, ctx: RequestContext, connection_id: str) -> None:
         def action(
-            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
+            session: Session, row: store.ReservationRecord, res: Reservation, now: datetime
         ) -> None:
             res.begin_release()
             res.confirm_release()
@@ -380,7 +381,7 @@ class AgentService(AgentQueries, AgentBackground):
 
     async def terminate(self, ctx: RequestContext, connection_id: str) -> None:
         def action(
-            session: Session, row: store.ReservationRow, res: Reservation, now: datetime
+            session: Session, row: store.ReservationRecord, res: Reservation, now: datetime
         ) -> None:
             res.begin_terminate()
             if self.backend_remote:  # removed outside this transaction (steps.py)

@@ -165,7 +165,7 @@ class AgentSteps(AgentCore):
     async def _outcome(
         self,
         step: Step,
-        record: Callable[[Session, store.ReservationRow, Reservation], None],
+        record: Callable[[Session, store.ReservationRecord, Reservation], None],
     ) -> None:
         """Delete the step and record its outcome in one transaction (once)."""
 
@@ -177,7 +177,7 @@ class AgentSteps(AgentCore):
                 return
             res = store.reservation_from_row(row, store.load_versions(session, row))
             record(session, row, res)
-            store.apply_states(row, res, self.clock())
+            store.save_states(session, row, res, self.clock())
 
         await self._run(body)
 
@@ -200,7 +200,7 @@ class AgentSteps(AgentCore):
             error = backend_failure(exc)
         ctx = self._step_context(step)
 
-        def record(session: Session, row: store.ReservationRow, res: Reservation) -> None:
+        def record(session: Session, row: store.ReservationRecord, res: Reservation) -> None:
             if not _checking(res, step.version):
                 return
             assert res.held is not None
@@ -247,7 +247,7 @@ class AgentSteps(AgentCore):
             error = backend_failure(exc)
         ctx = self._step_context(step)
 
-        def record(session: Session, row: store.ReservationRow, res: Reservation) -> None:
+        def record(session: Session, row: store.ReservationRecord, res: Reservation) -> None:
             if not _committing(res, step.version):
                 return
             assert res.held is not None
@@ -268,8 +268,10 @@ class AgentSteps(AgentCore):
             store.set_criteria_status(session, cid, committed.version, "committed")
             store.release_allocations(session, cid, older_than=committed.version)
             store.cancel_timers(session, cid)
-            for timer in schedule_timers(cid, committed.version, committed.start, committed.end):
-                self._set_timer(session, timer)
+            for timer in schedule_timers(
+                cid, committed.version, committed.start, committed.end, now
+            ):
+                self._set_timer(session, timer, replace=False)  # all cancelled just above
             self._result(
                 session, row, ctx, "reserve_commit_confirmed", self._confirmed(ctx, cid), now
             )
@@ -311,9 +313,10 @@ class AgentSteps(AgentCore):
                     )
                     self._error_event(session, row, event_type, backend_failure(failure), now)
                     row.last_modified = now
+                    store.update_reservation(session, row)
                     return
                 self._data_plane_changed(session, row, res, want, now)
-                store.apply_states(row, res, now)
+                store.save_states(session, row, res, now)
 
             await self._run(body)
             if failure is not None:
@@ -338,7 +341,7 @@ class AgentSteps(AgentCore):
             )
         ctx = self._step_context(step)
 
-        def record(session: Session, row: store.ReservationRow, res: Reservation) -> None:
+        def record(session: Session, row: store.ReservationRecord, res: Reservation) -> None:
             if res.lifecycle_state is not LifecycleState.TERMINATING:
                 return
             now = self.clock()
@@ -399,7 +402,7 @@ class AgentSteps(AgentCore):
             self.outbox.wake()
         return ended
 
-    def _force_end(self, session: Session, row: store.ReservationRow, res: Reservation) -> None:
+    def _force_end(self, session: Session, row: store.ReservationRecord, res: Reservation) -> None:
         """The network reports the service down: lifecycle Failed, errorEvent forcedEnd."""
         now = self.clock()
         res.forced_end()
@@ -411,7 +414,7 @@ class AgentSteps(AgentCore):
         )
         self._error_event(session, row, common_pb2.FORCED_END, error, now)
         self._end(session, row.connection_id)
-        store.apply_states(row, res, now)
+        store.save_states(session, row, res, now)
 
 
 def _checking(res: Reservation | None, version: int | None) -> bool:

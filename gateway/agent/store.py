@@ -17,11 +17,11 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     select,
 )
 from sqlalchemy.orm import Session
 
+from gateway.agent import records as sql
 from gateway.agent.domain.allocation import FOREVER, Usage
 from gateway.agent.domain.reservation import Criteria, Reservation
 from gateway.agent.domain.states import (
@@ -33,6 +33,7 @@ from gateway.agent.domain.states import (
 from gateway.agent.domain.stp import VlanRanges
 from gateway.agent.domain.timers import Timer, TimerKind
 from gateway.agent.domain.topology import Port
+from gateway.agent.records import ReservationRecord
 from gateway.agent.tables import (
     AllocationRow,
     CriteriaRow,
@@ -70,19 +71,6 @@ _USAGES = select(
     _allocation.c.start_time < bindparam("end"),
     _allocation.c.connection_id != bindparam("excluding"),
 )
-_INSERT_ALLOCATION = insert(_allocation)
-_INSERT_RESERVATION = insert(table_of(ReservationRow))
-_INSERT_CRITERIA = insert(table_of(CriteriaRow))
-_INSERT_NOTIFICATION = insert(table_of(NotificationRow))
-_INSERT_RESULT = insert(table_of(ResultRow))
-_INSERT_REQUEST = insert(table_of(RequestRow))
-_INSERT_TIMER = insert(table_of(TimerRow))
-_request = table_of(RequestRow)
-_LOGGED_REQUEST = select(
-    _request.c.payload_hash, _request.c.operation, _request.c.connection_id
-).where(_request.c.correlation_id == bindparam("correlation_id"))
-
-
 # -- topology -------------------------------------------------------------
 
 
@@ -175,20 +163,27 @@ def usages(
     return found
 
 
-def add_allocation(
-    session: Session, connection_id: str, criteria: Criteria, stp_id: str, vlan: int
+def add_allocations(
+    session: Session, connection_id: str, criteria: Criteria, ends: list[tuple[str, int]]
 ) -> None:
+    """Allocate ``criteria`` on each (port, VLAN) of ``ends``, in one statement."""
+    if not ends:
+        return
+    end = criteria.end or FOREVER
     session.connection().execute(
-        _INSERT_ALLOCATION,
-        {
-            "connection_id": connection_id,
-            "version": criteria.version,
-            "stp_id": stp_id,
-            "vlan": vlan,
-            "bandwidth": criteria.capacity,
-            "start_time": criteria.start,
-            "end_time": criteria.end or FOREVER,
-        },
+        sql.INSERT_ALLOCATION,
+        [
+            {
+                "connection_id": connection_id,
+                "version": criteria.version,
+                "stp_id": stp_id,
+                "vlan": vlan,
+                "bandwidth": criteria.capacity,
+                "start_time": criteria.start,
+                "end_time": end,
+            }
+            for stp_id, vlan in ends
+        ],
     )
 
 
@@ -200,18 +195,19 @@ def release_allocations(
     older_than: int | None = None,
 ) -> None:
     """Drop a connection's allocations: one version, versions below one, or all."""
-    query = delete(AllocationRow).where(AllocationRow.connection_id == connection_id)
     if version is not None:
-        query = query.where(AllocationRow.version == version)
-    if older_than is not None:
-        query = query.where(AllocationRow.version < older_than)
-    session.execute(query)
+        query, params = sql.RELEASE_VERSION, {"connection_id": connection_id, "version": version}
+    elif older_than is not None:
+        query, params = sql.RELEASE_OLDER, {"connection_id": connection_id, "version": older_than}
+    else:
+        query, params = sql.RELEASE_ALL, {"connection_id": connection_id}
+    session.connection().execute(query, params)
 
 
 # -- reservations ---------------------------------------------------------
 
 
-def _criteria(row: CriteriaRow) -> Criteria:
+def _criteria(row: CriteriaRow | Row[Any]) -> Criteria:
     return Criteria(
         version=row.version,
         start=row.start_time,
@@ -229,7 +225,9 @@ def _criteria(row: CriteriaRow) -> Criteria:
     )
 
 
-def reservation_from_row(row: ReservationRow, versions: dict[int, Criteria]) -> Reservation:
+def reservation_from_row(
+    row: ReservationRow | ReservationRecord, versions: dict[int, Criteria]
+) -> Reservation:
     return Reservation(
         connection_id=row.connection_id,
         global_reservation_id=row.global_reservation_id,
@@ -247,27 +245,43 @@ def reservation_from_row(row: ReservationRow, versions: dict[int, Criteria]) -> 
 
 def load_row(
     session: Session, connection_id: str, *, for_update: bool = False
-) -> ReservationRow | None:
-    query = select(ReservationRow).where(ReservationRow.connection_id == connection_id)
-    if for_update and _is_postgres(session):
-        query = query.with_for_update()
-    return (session.scalars(query)).one_or_none()
+) -> ReservationRecord | None:
+    """The connection's row as plain data (on PostgreSQL ``for_update`` locks it).
+
+    A changed record is written back with :func:`save_states` or
+    :func:`update_reservation`; nothing is written unless one of them is called.
+    """
+    query = (
+        sql.LOAD_RESERVATION_FOR_UPDATE
+        if for_update and _is_postgres(session)
+        else sql.LOAD_RESERVATION
+    )
+    found = session.connection().execute(query, {"connection_id": connection_id}).one_or_none()
+    return None if found is None else sql.record_from(found)
 
 
-def insert_reservation(session: Session, row: ReservationRow) -> None:
-    """Write a new reservation row as it stands, in one INSERT (the row stays transient)."""
-    columns = table_of(ReservationRow).columns
-    session.connection().execute(_INSERT_RESERVATION, {c.key: getattr(row, c.key) for c in columns})
+def insert_reservation(session: Session, row: ReservationRecord) -> None:
+    """Write a new reservation row as it stands, in one INSERT."""
+    session.connection().execute(sql.INSERT_RESERVATION, row.values())
 
 
-def load_versions(session: Session, row: ReservationRow) -> dict[int, Criteria]:
+def update_reservation(session: Session, row: ReservationRecord) -> None:
+    """Write back what a request changed on a loaded row, in one UPDATE."""
+    session.connection().execute(sql.UPDATE_RESERVATION, row.changes())
+
+
+def save_states(session: Session, row: ReservationRecord, res: Reservation, now: datetime) -> None:
+    """Copy the aggregate's states onto its row and write the row back."""
+    apply_states(row, res, now)
+    update_reservation(session, row)
+
+
+def load_versions(session: Session, row: ReservationRow | ReservationRecord) -> dict[int, Criteria]:
     wanted = [v for v in (row.committed_version, row.held_version) if v is not None]
     if not wanted:
         return {}
-    rows = session.scalars(
-        select(CriteriaRow).where(
-            CriteriaRow.connection_id == row.connection_id, CriteriaRow.version.in_(wanted)
-        )
+    rows = session.connection().execute(
+        sql.LOAD_VERSIONS, {"connection_id": row.connection_id, "versions": wanted}
     )
     return {r.version: _criteria(r) for r in rows}
 
@@ -282,7 +296,7 @@ def history(session: Session, connection_id: str) -> list[tuple[str, Criteria]]:
     return [(r.status, _criteria(r)) for r in rows]
 
 
-def apply_states(row: ReservationRow, res: Reservation, now: datetime) -> None:
+def apply_states(row: ReservationRecord, res: Reservation, now: datetime) -> None:
     """Copy the aggregate's states and version pointers onto its row."""
     row.reservation_state = res.reservation_state.value
     row.provision_state = res.provision_state.value if res.provision_state else None
@@ -294,19 +308,26 @@ def apply_states(row: ReservationRow, res: Reservation, now: datetime) -> None:
     row.last_modified = now
 
 
-def new_row(res: Reservation, reply_to: str, now: datetime) -> ReservationRow:
-    row = ReservationRow(
+def new_row(res: Reservation, reply_to: str, now: datetime) -> ReservationRecord:
+    """The row of a new reservation (written by :func:`insert_reservation`)."""
+    return ReservationRecord(
         connection_id=res.connection_id,
         global_reservation_id=res.global_reservation_id,
         description=res.description,
         requester_nsa=res.requester_nsa,
         reply_to=reply_to,
+        reservation_state=res.reservation_state.value,
+        provision_state=res.provision_state.value if res.provision_state else None,
+        lifecycle_state=res.lifecycle_state.value,
+        data_plane_active=res.data_plane is DataPlaneState.ACTIVE,
+        data_plane_version=res.data_plane_version,
+        committed_version=res.committed.version if res.committed else None,
+        held_version=res.held.version if res.held else None,
         notification_seq=0,
         result_seq=0,
         created_at=now,
+        last_modified=now,
     )
-    apply_states(row, res, now)
-    return row
 
 
 def criteria_values(criteria: Criteria, status: str) -> dict[str, Any]:
@@ -338,22 +359,22 @@ def save_criteria(
 ) -> None:
     """Store a criteria version (``new``: known not to be stored yet, saves a read)."""
     values = criteria_values(criteria, status)
-    row = None if new else session.get(CriteriaRow, (connection_id, criteria.version))
-    if row is None:
-        session.connection().execute(
-            _INSERT_CRITERIA,
-            {"connection_id": connection_id, "version": criteria.version, "created_at": now}
-            | values,
-        )
-        return
-    for name, value in values.items():
-        setattr(row, name, value)
+    connection = session.connection()
+    if not new:
+        key = {"key": connection_id, "key_version": criteria.version}
+        if connection.execute(sql.UPDATE_CRITERIA, key | values).rowcount:
+            return
+    connection.execute(
+        sql.INSERT_CRITERIA,
+        {"connection_id": connection_id, "version": criteria.version, "created_at": now} | values,
+    )
 
 
 def set_criteria_status(session: Session, connection_id: str, version: int, status: str) -> None:
-    row = session.get(CriteriaRow, (connection_id, version))
-    if row is not None:
-        row.status = status
+    session.connection().execute(
+        sql.SET_CRITERIA_STATUS,
+        {"key": connection_id, "key_version": version, "new_status": status},
+    )
 
 
 def criteria_of(session: Session, connection_ids: list[str]) -> dict[str, list[Criteria]]:
@@ -378,12 +399,12 @@ def criteria_of(session: Session, connection_ids: list[str]) -> dict[str, list[C
 
 
 def add_notification(
-    session: Session, row: ReservationRow, kind: str, payload: bytes, now: datetime
+    session: Session, row: ReservationRecord, kind: str, payload: bytes, now: datetime
 ) -> int:
     """Record the next notification of the connection; returns its id."""
     row.notification_seq += 1
     session.connection().execute(
-        _INSERT_NOTIFICATION,
+        sql.INSERT_NOTIFICATION,
         {
             "connection_id": row.connection_id,
             "notification_id": row.notification_seq,
@@ -395,17 +416,17 @@ def add_notification(
     return row.notification_seq
 
 
-def next_notification_id(row: ReservationRow) -> int:
+def next_notification_id(row: ReservationRecord) -> int:
     return row.notification_seq + 1
 
 
-def next_result_id(row: ReservationRow) -> int:
+def next_result_id(row: ReservationRecord) -> int:
     return row.result_seq + 1
 
 
 def add_result(
     session: Session,
-    row: ReservationRow,
+    row: ReservationRecord,
     *,
     kind: str,
     correlation_id: str,
@@ -414,7 +435,7 @@ def add_result(
 ) -> int:
     row.result_seq += 1
     session.connection().execute(
-        _INSERT_RESULT,
+        sql.INSERT_RESULT,
         {
             "connection_id": row.connection_id,
             "result_id": row.result_seq,
@@ -449,7 +470,7 @@ def results(session: Session, connection_id: str, first: int, last: int) -> list
 
 def logged_request(session: Session, correlation_id: str) -> tuple[str, str, str] | None:
     """(payload_hash, operation, connection_id) of an accepted request, if any."""
-    found = session.connection().execute(_LOGGED_REQUEST, {"correlation_id": correlation_id})
+    found = session.connection().execute(sql.LOGGED_REQUEST, {"correlation_id": correlation_id})
     row = found.one_or_none()
     return None if row is None else (row.payload_hash, row.operation, row.connection_id)
 
@@ -464,7 +485,7 @@ def log_request(
     now: datetime,
 ) -> None:
     session.connection().execute(
-        _INSERT_REQUEST,
+        sql.INSERT_REQUEST,
         {
             "correlation_id": correlation_id,
             "payload_hash": payload_hash,
@@ -480,7 +501,7 @@ def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
     if replace:
         cancel_timers(session, timer.connection_id, timer.kind)
     session.connection().execute(
-        _INSERT_TIMER,
+        sql.INSERT_TIMER,
         {
             "connection_id": timer.connection_id,
             "kind": timer.kind.value,
@@ -491,10 +512,11 @@ def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
 
 
 def cancel_timers(session: Session, connection_id: str, *kinds: TimerKind) -> None:
-    query = delete(TimerRow).where(TimerRow.connection_id == connection_id)
     if kinds:
-        query = query.where(TimerRow.kind.in_([k.value for k in kinds]))
-    session.execute(query)
+        params = {"connection_id": connection_id, "kinds": [k.value for k in kinds]}
+        session.connection().execute(sql.CANCEL_TIMERS_OF_KINDS, params)
+    else:
+        session.connection().execute(sql.CANCEL_TIMERS, {"connection_id": connection_id})
 
 
 def next_due(session: Session) -> datetime | None:
@@ -527,11 +549,12 @@ __all__ = [
     "CriteriaRow",
     "NotificationRow",
     "RequestRow",
+    "ReservationRecord",
     "ReservationRow",
     "ResultRow",
     "StpRow",
     "TimerRow",
-    "add_allocation",
+    "add_allocations",
     "add_notification",
     "add_result",
     "apply_states",
@@ -562,8 +585,10 @@ __all__ = [
     "results",
     "save_criteria",
     "save_port",
+    "save_states",
     "set_criteria_status",
     "set_timer",
     "take_timer",
+    "update_reservation",
     "usages",
 ]

@@ -79,7 +79,7 @@ def show(
 
     async def work(
         db: Database,
-    ) -> tuple[store.ReservationRow, list[tuple[str, Criteria]], NsoServiceRecord | None] | None:
+    ) -> tuple[store.ReservationRecord, list[tuple[str, Criteria]], NsoServiceRecord | None] | None:
         async with db.sessions() as session:
             row = await session.run_sync(store.load_row, connection_id)
             if row is None:

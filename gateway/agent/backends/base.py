@@ -15,6 +15,13 @@ outcome in a following transaction; see ``gateway/agent/steps.py``), so a
 slow or unreachable network never holds the database's write lock.  Commit
 and abort are still called inside the transaction: they must not block.
 
+A local backend whose methods never await anything (they compute and return)
+may set ``inline = True`` (optional, default False): the agent then runs each
+call to its end on the database thread inside the transaction, instead of
+handing it to the event loop and waiting there with the write lock held.  A
+call of an inline backend that does suspend is a programming error
+(RuntimeError).
+
 Failures are reported by raising :class:`BackendError`; the agent turns them
 into the NSI outcome (reserveFailed, activateFailed errorEvent...).
 """

@@ -9,6 +9,7 @@ from gateway.agent.domain.topology import Port
 class NullBackend:
     name = "null"
     remote = False
+    inline = True  # no method awaits anything: run on the store's thread (see base.py)
 
     async def reserve_check(self, connection_id: str, criteria: Criteria) -> None:
         return None

@@ -41,10 +41,16 @@ def hold_timer(connection_id: str, version: int, now: datetime, hold_timeout: fl
 
 
 def schedule_timers(
-    connection_id: str, version: int, start: datetime, end: datetime | None
+    connection_id: str, version: int, start: datetime, end: datetime | None, now: datetime
 ) -> list[Timer]:
-    """The start and end timers of a committed criteria version."""
-    timers = [Timer(connection_id, TimerKind.START, start, version)]
+    """The start and end timers of a version committed at ``now``.
+
+    A start that is not ahead needs no timer: the commit itself brings the data
+    plane to what the states say, and so does every later provision.
+    """
+    timers = []
+    if start > now:
+        timers.append(Timer(connection_id, TimerKind.START, start, version))
     if end is not None:
         timers.append(Timer(connection_id, TimerKind.END, end, version))
     return timers

@@ -152,3 +152,49 @@ async def test_activate_failure_and_forced_end(
         assert not ack.HasField("service_exception")
     finally:
         await agent.stop()
+
+
+class AwaitingBackend(NullBackend):
+    """A local backend that awaits in its calls: they run on the event loop."""
+
+    inline = False
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def commit(self, connection_id: str, criteria: Criteria) -> None:
+        await asyncio.sleep(0)
+        self.calls.append("commit")
+
+    async def activate(self, connection_id: str, criteria: Criteria) -> None:
+        await asyncio.sleep(0)
+        self.calls.append("activate")
+
+    async def deactivate(self, connection_id: str, criteria: Criteria) -> None:
+        await asyncio.sleep(0)
+        self.calls.append("deactivate")
+
+
+async def test_a_backend_that_awaits_is_called_on_the_event_loop(
+    tmp_path: Path, sqlite_db: Database, recorder: tuple[Recorder, str]
+) -> None:
+    rec, target = recorder
+    backend = AwaitingBackend()
+    agent = Agent(
+        agent_settings(tmp_path, target), sqlite_db, fast_outbox(sqlite_db), backend=backend
+    )
+    await agent.start()
+    try:
+        cid = (await agent.stub.Reserve(reserve_request(end=later(3600)))).connection_id
+        await rec.wait("ReserveConfirmed", cid)
+        for call, method in (
+            (agent.stub.ReserveCommit, "ReserveCommitConfirmed"),
+            (agent.stub.Provision, "ProvisionConfirmed"),
+            (agent.stub.Release, "ReleaseConfirmed"),
+        ):
+            ack = await call(generic(cid))
+            assert not ack.HasField("service_exception")
+            await rec.wait(method, cid)
+        assert backend.calls == ["commit", "activate", "deactivate"]
+    finally:
+        await agent.stop()

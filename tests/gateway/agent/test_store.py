@@ -19,7 +19,7 @@ from gateway.agent.domain.reservation import CriteriaRequest
 from gateway.agent.domain.topology import make_port
 from gateway.agent.service import AgentConfig, AgentService, RequestContext
 from gateway.db import Base, Database, utcnow
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, OutboxRow
 from tests.gateway.agent.conftest import NET, NSA, REQUESTER, stp
 
 
@@ -156,4 +156,112 @@ async def test_the_same_request_sent_twice_at_once_is_done_once(database: Databa
     assert len(set(ids)) == 1
     async with database.sessions() as session:
         assert len(list(await session.scalars(select(store.ReservationRow)))) == 1
+    await agent.close()
+
+
+async def test_a_full_lifecycle_is_written_back_on_both_databases(database: Database) -> None:
+    """Commit, provision, release and terminate each write their states, results,
+    notifications and callbacks; a refused request changes nothing."""
+    await load_ports(
+        database,
+        [
+            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
+            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
+        ],
+    )
+    agent = service(database)
+    end = utcnow() + timedelta(hours=1)
+    criteria = CriteriaRequest(source_stp=stp("a"), dest_stp=stp("b"), capacity=10, end=end)
+    cid = await agent.reserve(ctx(), "", "gri", "described", criteria)
+    for operation in (agent.commit, agent.provision, agent.release):
+        await operation(ctx(operation.__name__), cid)
+
+    async with database.sessions() as session:
+        row = await session.run_sync(store.load_row, cid)
+        assert row is not None
+        assert (row.reservation_state, row.provision_state, row.lifecycle_state) == (
+            "ReserveStart",
+            "Released",
+            "Created",
+        )
+        assert (row.global_reservation_id, row.description) == ("gri", "described")
+        assert row.committed_version == 1
+        assert row.held_version is None
+        assert not row.data_plane_active
+        assert row.data_plane_version == 1  # the committed version went up, then down
+        # reserveConfirmed, commitConfirmed, provisionConfirmed, releaseConfirmed
+        assert row.result_seq == 4
+        assert row.notification_seq == 2  # data plane up, data plane down
+        assert [status for status, _ in await session.run_sync(store.history, cid)] == ["committed"]
+        assert await session.run_sync(store.port_in_use, "a") == [cid]
+        # the hold timer went with the commit; the start had passed (the commit
+        # brought the data plane to its state itself), only the end is ahead
+        timers = await session.scalars(select(store.TimerRow.kind))
+        assert list(timers) == ["end"]
+        before = row
+
+    with pytest.raises(NsiError) as refused:
+        await agent.release(ctx("release"), cid)  # already released
+    assert refused.value.error_id == "00201"
+    async with database.sessions() as session:
+        assert await session.run_sync(store.load_row, cid) == before
+
+    await agent.terminate(ctx("terminate"), cid)
+    async with database.sessions() as session:
+        row = await session.run_sync(store.load_row, cid)
+        assert row is not None
+        assert row.lifecycle_state == "Terminated"
+        assert row.result_seq == 5
+        assert await session.run_sync(store.port_in_use, "a") == []
+        assert list(await session.scalars(select(store.TimerRow))) == []
+        callbacks = await session.scalars(
+            select(OutboxRow.attributes).where(OutboxRow.ordering_key == cid).order_by(OutboxRow.id)
+        )
+        assert [a["method"] for a in callbacks] == [
+            "ReserveConfirmed",
+            "ReserveCommitConfirmed",
+            "ProvisionConfirmed",
+            "DataPlaneStateChange",
+            "ReleaseConfirmed",
+            "DataPlaneStateChange",
+            "TerminateConfirmed",
+        ]
+    await agent.close()
+
+
+async def test_a_modify_stores_its_new_version_and_commit_supersedes_the_old(
+    database: Database,
+) -> None:
+    await load_ports(
+        database,
+        [
+            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
+            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
+        ],
+    )
+    agent = service(database)
+    end = utcnow() + timedelta(hours=1)
+    criteria = CriteriaRequest(source_stp=stp("a"), dest_stp=stp("b"), capacity=10, end=end)
+    cid = await agent.reserve(ctx(), "", "", "", criteria)
+    await agent.commit(ctx("commit"), cid)
+    await agent.reserve(ctx(), cid, "", "", CriteriaRequest(capacity=20, version=2))
+    await agent.commit(ctx("commit"), cid)
+    async with database.sessions() as session:
+        history = await session.run_sync(store.history, cid)
+        row = await session.run_sync(store.load_row, cid)
+        bandwidth = list(
+            await session.scalars(
+                select(store.AllocationRow.bandwidth).where(
+                    store.AllocationRow.connection_id == cid
+                )
+            )
+        )
+    assert [(status, c.version, c.capacity) for status, c in history] == [
+        ("superseded", 1, 10),
+        ("committed", 2, 20),
+    ]
+    assert row is not None
+    assert row.committed_version == 2
+    assert row.held_version is None
+    assert bandwidth == [20, 20]
     await agent.close()

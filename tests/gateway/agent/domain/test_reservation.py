@@ -152,8 +152,13 @@ def test_timers() -> None:
     hold = hold_timer("c", 1, NOW, 120)
     assert hold.kind is TimerKind.HOLD_TIMEOUT
     assert hold.due == NOW + timedelta(seconds=120)
-    kinds = [t.kind for t in schedule_timers("c", 1, NOW, None)]
+    before = NOW - timedelta(seconds=1)
+    kinds = [t.kind for t in schedule_timers("c", 1, NOW, None, before)]
     assert kinds == [TimerKind.START]
-    assert len(schedule_timers("c", 1, NOW, NOW + timedelta(hours=1))) == 2
+    assert len(schedule_timers("c", 1, NOW, NOW + timedelta(hours=1), before)) == 2
+    # committed at or after its start: the commit brings the data plane up itself
+    started = schedule_timers("c", 1, NOW, NOW + timedelta(hours=1), NOW)
+    assert [t.kind for t in started] == [TimerKind.END]
+    assert schedule_timers("c", 1, NOW, None, NOW + timedelta(seconds=1)) == []
     assert seconds_until(NOW - timedelta(seconds=5), NOW) == 0
     assert seconds_until(NOW + timedelta(seconds=5), NOW) == 5
