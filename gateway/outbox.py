@@ -7,7 +7,11 @@ lost without the other.  The outbox then delivers in the background:
 
 - per (channel, ordering key), strictly in order: a message is attempted only
   when every earlier message of its key was delivered or given up;
-- different keys in parallel, up to a concurrency limit;
+- different keys in parallel, up to a concurrency limit, and continuously:
+  a message is attempted as soon as a slot is free, never held back until
+  unrelated deliveries finish;
+- at most ``per_destination`` attempts at once to one destination, so a slow
+  receiver cannot take every slot from the others;
 - failures retried with capped, jittered exponential backoff;
 - after ``give_up_after`` seconds a message is recorded as expired and the
   channel's give-up hook runs (NSI: messageDeliveryTimeout);
@@ -38,6 +42,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -118,7 +123,8 @@ class Outbox:
         self,
         db: Database,
         *,
-        concurrency: int = 16,
+        concurrency: int = 32,
+        per_destination: int | None = None,
         base_delay: float = 0.5,
         max_delay: float = 60.0,
         give_up_after: float = 3600.0,
@@ -134,7 +140,13 @@ class Outbox:
         self._channels: dict[str, _Channel] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._in_flight: set[tuple[str, str]] = set()
+        self._per_destination = per_destination or max(1, concurrency // 2)
+        self._in_flight: set[tuple[str, str]] = set()  # keys attempted, or delivered not deleted
+        self._busy: dict[str, int] = {}  # attempts running, by destination
+        self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
+        self._settle = asyncio.Event()
+        self._reads = 0  # reads of due heads begun so far
+        self._settled: dict[int, int] = {}  # message id -> reads begun when it was settled
 
     def register(
         self,
@@ -238,33 +250,133 @@ class Outbox:
             return {state: int(n) for state, n in rows.all()}
 
     async def _run(self) -> None:
+        """Deliver continuously: each due head is attempted as soon as a slot is free.
+
+        Attempts are not grouped into passes that wait for their slowest
+        member: a finished attempt frees its slot at once and wakes this loop,
+        so a new message (or the next one of a key) does not wait for a slow
+        receiver elsewhere.  Delivered messages are deleted in batches by
+        :meth:`_settle_loop`; their keys stay in flight until then (order per key).
+        """
+        running: set[asyncio.Task[None]] = set()
+        settler = asyncio.create_task(self._settle_loop(), name="outbox-settle")
+        try:
+            while True:
+                # Cleared before reading, so a wake-up meanwhile is not lost.
+                self._wake.clear()
+                if len(running) < self._concurrency and self._channels:
+                    try:
+                        heads = await self._due_heads(self._saturated())
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("outbox read failed; retrying")
+                        heads = []
+                    for row in heads:
+                        if len(running) >= self._concurrency:
+                            break
+                        if self._busy.get(row.destination, 0) >= self._per_destination:
+                            continue
+                        self._claim(row)
+                        task = asyncio.create_task(self._attempt_alone(row))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                await self._sleep()
+        finally:
+            for task in (*running, settler):
+                task.cancel()
+            await asyncio.gather(*running, settler, return_exceptions=True)
+            await self._settle_now()
+
+    async def _sleep(self) -> None:
+        """Wait for a wake-up or the poll interval.
+
+        Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation
+        that arrives as the wake-up does, and :meth:`stop` would wait forever.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_interval):
+                await self._wake.wait()
+
+    def _saturated(self) -> list[str]:
+        """Destinations that already have as many attempts running as they may."""
+        return [dest for dest, n in self._busy.items() if n >= self._per_destination]
+
+    def _claim(self, row: Row[Any]) -> None:
+        self._in_flight.add((row.channel, row.ordering_key))
+        self._busy[row.destination] = self._busy.get(row.destination, 0) + 1
+
+    def _release(self, row: Row[Any]) -> None:
+        """The attempt of ``row`` ended: its destination has a slot free again."""
+        left = self._busy.get(row.destination, 0) - 1
+        if left > 0:
+            self._busy[row.destination] = left
+        else:
+            self._busy.pop(row.destination, None)
+
+    def _unlock(self, row_id: int, key: tuple[str, str]) -> None:
+        """``row_id`` is settled in the database: the next message of its key may go."""
+        self._settled[row_id] = self._reads
+        self._in_flight.discard(key)
+
+    async def _attempt_alone(self, row: Row[Any]) -> None:
+        key = (row.channel, row.ordering_key)
+        delivered: list[int] = []
+        try:
+            await self._attempt(row, delivered)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed bookkeeping write: attempted again later
+            log.exception("outbox attempt failed", channel=row.channel, key=row.ordering_key)
+        finally:
+            self._release(row)
+            if delivered:
+                self._settling.append((row.id, key))  # the key stays in flight until deleted
+                self._settle.set()
+            else:
+                self._unlock(row.id, key)
+            self.wake()
+
+    async def _settle_loop(self) -> None:
+        """Delete delivered messages in batches, then let the next of their keys go."""
         while True:
-            # Cleared before the pass, so a wake-up during the pass is not lost.
-            self._wake.clear()
+            await self._settle.wait()
+            self._settle.clear()
             try:
-                settled = await self.run_once()
+                await self._settle_now()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-                settled = 0
-            if settled:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            except Exception:  # delivered again later: at least once
+                log.exception("outbox could not delete delivered messages")
+            self.wake()
 
-    async def _due_heads(self) -> list[Row[Any]]:
+    async def _settle_now(self) -> None:
+        batch, self._settling = self._settling, []
+        if not batch:
+            return
+        try:
+            await self._forget([row_id for row_id, _ in batch])
+        finally:
+            for row_id, key in batch:
+                self._unlock(row_id, key)
+
+    async def _due_heads(self, skip_destinations: list[str] | None = None) -> list[Row[Any]]:
         """The oldest pending message of each key, where it is due and not in flight.
 
         One read-only unit on the database's own thread: on SQLite it reads a
         snapshot without taking the write lock, so it neither waits for nor
         delays the writers.  A head read here is attempted at most once at a
         time (its key is in flight until it is settled), and a later message
-        of its key is not a head until it is deleted, so reading a snapshot
-        cannot reorder a key.
+        of its key is not a head until it is deleted.  A read that began
+        before a message was settled may still show it (a snapshot, or a
+        statement that started earlier): messages settled since the read
+        began are left out, so such a read cannot deliver one twice nor
+        reorder a key.
         """
         now = self._clock()
         channels = list(self._channels)
+        skip = skip_destinations or []
+        limit = self._concurrency * 4
         table = _table()
 
         def read(session: Session) -> list[Row[Any]]:
@@ -273,23 +385,30 @@ class Outbox:
                 .where(table.c.state == PENDING, table.c.channel.in_(channels))
                 .group_by(table.c.channel, table.c.ordering_key)
             )
-            query = (
-                select(table)
-                .where(table.c.id.in_(heads), table.c.next_attempt_at <= now)
-                .order_by(table.c.id)
-                .limit(self._concurrency * 4)
-            )
-            return list(session.execute(query).all())
+            query = select(table).where(table.c.id.in_(heads), table.c.next_attempt_at <= now)
+            if skip:
+                query = query.where(table.c.destination.not_in(skip))
+            return list(session.execute(query.order_by(table.c.id).limit(limit)).all())
 
+        generation = self._reads
+        self._reads += 1
         rows = await self._db.threaded.read(read)
-        return [row for row in rows if (row.channel, row.ordering_key) not in self._in_flight]
+        # Settled after this read began (it may show them as they were before).
+        since = {i for i, g in self._settled.items() if g > generation}
+        # Later reads begin after everything settled before this one began.
+        self._settled = {i: self._settled[i] for i in since}
+        return [
+            row
+            for row in rows
+            if (row.channel, row.ordering_key) not in self._in_flight and row.id not in since
+        ]
 
     async def run_once(self) -> int:
-        """Attempt every message that is due now; return how many were settled.
+        """Attempt every message that is due now, as one pass; return how many were settled.
 
-        Delivered messages are deleted together, in one transaction at the end
-        of the pass; their keys stay in flight until then, so the next message
-        of a key is not attempted before its predecessor is gone.
+        For tests and tools; the background loop delivers continuously.
+        Delivered messages are deleted together at the end of the pass; their
+        keys stay in flight until then.
         """
         if not self._channels:
             return 0
@@ -309,7 +428,8 @@ class Outbox:
             settled = await asyncio.gather(*(attempt(row) for row in heads))
             await self._forget(delivered)
         finally:
-            self._in_flight.difference_update(keys)
+            for row, key in zip(heads, keys, strict=True):
+                self._unlock(row.id, key)
         return sum(settled)
 
     async def _forget(self, ids: list[int]) -> None:
@@ -364,12 +484,12 @@ class Outbox:
             retry_in=round(delay, 2),
             error=reason,
         )
-        async with self._db.transaction() as session:
-            stored = await session.get(OutboxRow, envelope.id)
-            if stored is not None:
-                stored.attempts = envelope.attempts
-                stored.last_error = reason
-                stored.next_attempt_at = self._clock() + timedelta(seconds=delay)
+        await self._update(
+            envelope.id,
+            attempts=envelope.attempts,
+            last_error=reason,
+            next_attempt_at=self._clock() + timedelta(seconds=delay),
+        )
 
     async def _give_up(
         self, envelope: Envelope, state: str, reason: str, channel: _Channel
@@ -382,14 +502,18 @@ class Outbox:
             attempts=envelope.attempts,
             reason=reason,
         )
-        async with self._db.transaction() as session:
-            stored = await session.get(OutboxRow, envelope.id)
-            if stored is not None:
-                stored.state = state
-                stored.attempts = envelope.attempts
-                stored.last_error = reason
+        await self._update(envelope.id, state=state, attempts=envelope.attempts, last_error=reason)
         if channel.on_give_up is not None:
             try:
                 await channel.on_give_up(envelope, reason)
             except Exception:
                 log.exception("outbox give-up hook failed", channel=envelope.channel)
+
+    async def _update(self, row_id: int, **values: Any) -> None:
+        """Change one message's bookkeeping columns, in one unit on the database's thread."""
+        table = _table()
+
+        def change(session: Session) -> None:
+            session.execute(update(table).where(table.c.id == row_id).values(**values))
+
+        await self._db.threaded.write(change)
