@@ -35,9 +35,11 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Row,
+    Select,
     String,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -79,6 +81,32 @@ class OutboxRow(Base):
 
 def _table() -> Table:
     return table_of(OutboxRow)
+
+
+def _due_heads_statement() -> Select[Any]:
+    """The due heads of the named channels, leaving out ids and destinations (built once)."""
+    table = _table()
+    heads = (
+        select(func.min(table.c.id))
+        .where(table.c.state == PENDING, table.c.channel.in_(bindparam("channels", expanding=True)))
+        .group_by(table.c.channel, table.c.ordering_key)
+    )
+    return (
+        select(table)
+        .where(
+            table.c.id.in_(heads),
+            table.c.next_attempt_at <= bindparam("now", type_=UtcDateTime()),
+            # messages in flight: not attempted again now, so not fetched
+            table.c.id.not_in(bindparam("busy", expanding=True)),
+            # destinations that have all the attempts they may have at once
+            table.c.destination.not_in(bindparam("skip", expanding=True)),
+        )
+        .order_by(table.c.id)
+        .limit(bindparam("limit"))
+    )
+
+
+_DUE_HEADS = _due_heads_statement()
 
 
 @dataclass(frozen=True)
@@ -141,10 +169,12 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._per_destination = per_destination or max(1, concurrency // 2)
-        self._in_flight: set[tuple[str, str]] = set()  # keys attempted, or delivered not deleted
+        # key -> id of its message being attempted, or delivered and not yet deleted
+        self._in_flight: dict[tuple[str, str], int] = {}
         self._busy: dict[str, int] = {}  # attempts running, by destination
         self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
         self._settle = asyncio.Event()
+        self._held_back = False  # the last read found more than the free slots could take
         self._reads = 0  # reads of due heads begun so far
         self._settled: dict[int, int] = {}  # message id -> reads begun when it was settled
 
@@ -264,18 +294,23 @@ class Outbox:
             while True:
                 # Cleared before reading, so a wake-up meanwhile is not lost.
                 self._wake.clear()
-                if len(running) < self._concurrency and self._channels:
+                # Held back by the limits: a finished attempt wakes this loop.
+                self._held_back = len(running) >= self._concurrency
+                if not self._held_back and self._channels:
+                    free = self._concurrency - len(running)
                     try:
-                        heads = await self._due_heads(self._saturated())
+                        heads = await self._due_heads(self._saturated(), free)
                     except asyncio.CancelledError:
                         raise
                     except Exception:
                         log.exception("outbox read failed; retrying")
                         heads = []
+                    self._held_back = len(heads) >= free
                     for row in heads:
                         if len(running) >= self._concurrency:
                             break
                         if self._busy.get(row.destination, 0) >= self._per_destination:
+                            self._held_back = True
                             continue
                         self._claim(row)
                         task = asyncio.create_task(self._attempt_alone(row))
@@ -303,7 +338,7 @@ class Outbox:
         return [dest for dest, n in self._busy.items() if n >= self._per_destination]
 
     def _claim(self, row: Row[Any]) -> None:
-        self._in_flight.add((row.channel, row.ordering_key))
+        self._in_flight[row.channel, row.ordering_key] = row.id
         self._busy[row.destination] = self._busy.get(row.destination, 0) + 1
 
     def _release(self, row: Row[Any]) -> None:
@@ -317,7 +352,7 @@ class Outbox:
     def _unlock(self, row_id: int, key: tuple[str, str]) -> None:
         """``row_id`` is settled in the database: the next message of its key may go."""
         self._settled[row_id] = self._reads
-        self._in_flight.discard(key)
+        self._in_flight.pop(key, None)
 
     async def _attempt_alone(self, row: Row[Any]) -> None:
         key = (row.channel, row.ordering_key)
@@ -335,7 +370,8 @@ class Outbox:
                 self._settle.set()
             else:
                 self._unlock(row.id, key)
-            self.wake()
+            if self._held_back or not delivered:  # else the settle wakes the loop
+                self.wake()
 
     async def _settle_loop(self) -> None:
         """Delete delivered messages in batches, then let the next of their keys go."""
@@ -360,7 +396,9 @@ class Outbox:
             for row_id, key in batch:
                 self._unlock(row_id, key)
 
-    async def _due_heads(self, skip_destinations: list[str] | None = None) -> list[Row[Any]]:
+    async def _due_heads(
+        self, skip_destinations: list[str] | None = None, limit: int | None = None
+    ) -> list[Row[Any]]:
         """The oldest pending message of each key, where it is due and not in flight.
 
         One read-only unit on the database's own thread: on SQLite it reads a
@@ -373,22 +411,16 @@ class Outbox:
         began are left out, so such a read cannot deliver one twice nor
         reorder a key.
         """
-        now = self._clock()
-        channels = list(self._channels)
-        skip = skip_destinations or []
-        limit = self._concurrency * 4
-        table = _table()
+        params = {
+            "now": self._clock(),
+            "channels": list(self._channels),
+            "busy": list(self._in_flight.values()),
+            "skip": skip_destinations or [],
+            "limit": limit or self._concurrency * 4,
+        }
 
         def read(session: Session) -> list[Row[Any]]:
-            heads = (
-                select(func.min(table.c.id))
-                .where(table.c.state == PENDING, table.c.channel.in_(channels))
-                .group_by(table.c.channel, table.c.ordering_key)
-            )
-            query = select(table).where(table.c.id.in_(heads), table.c.next_attempt_at <= now)
-            if skip:
-                query = query.where(table.c.destination.not_in(skip))
-            return list(session.execute(query.order_by(table.c.id).limit(limit)).all())
+            return list(session.connection().execute(_DUE_HEADS, params).all())
 
         generation = self._reads
         self._reads += 1
@@ -417,7 +449,7 @@ class Outbox:
             return 0
         limit = asyncio.Semaphore(self._concurrency)
         keys = [(row.channel, row.ordering_key) for row in heads]
-        self._in_flight.update(keys)
+        self._in_flight.update((key, row.id) for key, row in zip(keys, heads, strict=True))
         delivered: list[int] = []
 
         async def attempt(row: Row[Any]) -> bool:

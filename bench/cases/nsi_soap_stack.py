@@ -133,7 +133,8 @@ class SoapRequester:
         async with self.session.post(self.url, data=payload, headers=headers) as response:
             data = await response.read()
         if response.status != 200:
-            raise RuntimeError(f"{operation}: HTTP {response.status}: {data[:300]!r}")
+            texts = etree.fromstring(data).xpath("//*[local-name()='text']/text()")
+            raise RuntimeError(f"{operation}: HTTP {response.status}: {texts or data[:300]!r}")
         body = etree.fromstring(data).find("{*}Body")
         assert body is not None
         return body[0]
