@@ -28,85 +28,36 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Index,
-    Integer,
-    LargeBinary,
-    Row,
-    Select,
-    String,
-    Table,
-    Text,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
+from gateway.db import Database, utcnow
 from gateway.logs import get_logger
+from gateway.outbox_store import (
+    DUE_HEADS,
+    EXPIRED,
+    HEAD_OF_KEY,
+    HEADS_OF_KEYS,
+    PENDING,
+    REFUSED,
+    OutboxRow,
+    outbox_table,
+)
+
+__all__ = [
+    "EXPIRED",
+    "PENDING",
+    "REFUSED",
+    "Deliver",
+    "DeliveryError",
+    "DeliveryRefused",
+    "Envelope",
+    "Outbox",
+    "OutboxRow",
+]
 
 log = get_logger(__name__)
-
-PENDING, EXPIRED, REFUSED = "pending", "expired", "refused"
-
-
-class OutboxRow(Base):
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    channel: Mapped[str] = mapped_column(String(64))
-    ordering_key: Mapped[str] = mapped_column(String(255))
-    destination: Mapped[str] = mapped_column(Text)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text, default=None)
-
-    __table_args__ = (
-        Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
-    )
-
-
-def _table() -> Table:
-    return table_of(OutboxRow)
-
-
-def _due_heads_statement() -> Select[Any]:
-    """The due heads of the named channels, leaving out ids and destinations (built once)."""
-    table = _table()
-    heads = (
-        select(func.min(table.c.id))
-        .where(table.c.state == PENDING, table.c.channel.in_(bindparam("channels", expanding=True)))
-        .group_by(table.c.channel, table.c.ordering_key)
-    )
-    return (
-        select(table)
-        .where(
-            table.c.id.in_(heads),
-            table.c.next_attempt_at <= bindparam("now", type_=UtcDateTime()),
-            # messages in flight: not attempted again now, so not fetched
-            table.c.id.not_in(bindparam("busy", expanding=True)),
-            # destinations that have all the attempts they may have at once
-            table.c.destination.not_in(bindparam("skip", expanding=True)),
-        )
-        .order_by(table.c.id)
-        .limit(bindparam("limit"))
-    )
-
-
-_DUE_HEADS = _due_heads_statement()
 
 
 @dataclass(frozen=True)
@@ -174,6 +125,8 @@ class Outbox:
         self._busy: dict[str, int] = {}  # attempts running, by destination
         self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
         self._settle = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._delivering = False  # the background loop runs
         self._held_back = False  # the last read found more than the free slots could take
         self._reads = 0  # reads of due heads begun so far
         self._settled: dict[int, int] = {}  # message id -> reads begun when it was settled
@@ -241,13 +194,19 @@ class Outbox:
             "created_at": now,
             "next_attempt_at": now,
         }
-        table = _table()
+        table = outbox_table()
 
-        def add(session: Session) -> None:
-            session.execute(insert(table), values)
+        def add(session: Session) -> Row[Any] | None:
+            connection = session.connection()
+            added = connection.execute(insert(table), values).inserted_primary_key
+            assert added is not None
+            head = {"id": added[0], "channel": channel, "key": ordering_key}
+            return connection.execute(HEAD_OF_KEY, head).one_or_none()
 
-        await self._db.threaded.write(add)
-        self.wake()
+        head = await self._db.threaded.write(add)
+        # The first of its key: attempted at once, without reading it back.
+        if head is None or not self._start_if_free(head):
+            self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -288,8 +247,9 @@ class Outbox:
         receiver elsewhere.  Delivered messages are deleted in batches by
         :meth:`_settle_loop`; their keys stay in flight until then (order per key).
         """
-        running: set[asyncio.Task[None]] = set()
+        running = self._running
         settler = asyncio.create_task(self._settle_loop(), name="outbox-settle")
+        self._delivering = True
         try:
             while True:
                 # Cleared before reading, so a wake-up meanwhile is not lost.
@@ -312,12 +272,10 @@ class Outbox:
                         if self._busy.get(row.destination, 0) >= self._per_destination:
                             self._held_back = True
                             continue
-                        self._claim(row)
-                        task = asyncio.create_task(self._attempt_alone(row))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
+                        self._start(row)
                 await self._sleep()
         finally:
+            self._delivering = False
             for task in (*running, settler):
                 task.cancel()
             await asyncio.gather(*running, settler, return_exceptions=True)
@@ -336,6 +294,25 @@ class Outbox:
     def _saturated(self) -> list[str]:
         """Destinations that already have as many attempts running as they may."""
         return [dest for dest, n in self._busy.items() if n >= self._per_destination]
+
+    def _start(self, row: Row[Any]) -> None:
+        """Attempt ``row`` in a task of its own; its key is in flight until it is settled."""
+        self._claim(row)
+        task = asyncio.create_task(self._attempt_alone(row))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def _start_if_free(self, row: Row[Any]) -> bool:
+        """Start ``row`` now if the loop runs, its key is free and the limits allow."""
+        if (
+            not self._delivering
+            or (row.channel, row.ordering_key) in self._in_flight
+            or len(self._running) >= self._concurrency
+            or self._busy.get(row.destination, 0) >= self._per_destination
+        ):
+            return False
+        self._start(row)
+        return True
 
     def _claim(self, row: Row[Any]) -> None:
         self._in_flight[row.channel, row.ordering_key] = row.id
@@ -379,22 +356,48 @@ class Outbox:
             await self._settle.wait()
             self._settle.clear()
             try:
-                await self._settle_now()
+                if await self._settle_now():
+                    continue
             except asyncio.CancelledError:
                 raise
             except Exception:  # delivered again later: at least once
                 log.exception("outbox could not delete delivered messages")
             self.wake()
 
-    async def _settle_now(self) -> None:
+    async def _settle_now(self) -> bool:
+        """Delete the delivered messages; start the next of their keys if it may go now.
+
+        The next message of each key is read in the same unit as the delete,
+        on the writer's connection, so it is the key's head for certain.
+        Returns whether every such head was started (else the loop is woken).
+        """
         batch, self._settling = self._settling, []
         if not batch:
-            return
+            return True
+        keys = {key for _, key in batch}
+        ids = [row_id for row_id, _ in batch]
+        params = {
+            "channels": sorted({channel for channel, _ in keys}),
+            "keys": sorted({key for _, key in keys}),
+        }
+        table = outbox_table()
+
+        def forget(session: Session) -> list[Row[Any]]:
+            connection = session.connection()
+            connection.execute(delete(table).where(table.c.id.in_(ids)))
+            return list(connection.execute(HEADS_OF_KEYS, params).all())
+
         try:
-            await self._forget([row_id for row_id, _ in batch])
+            heads = await self._db.threaded.write(forget)
         finally:
             for row_id, key in batch:
                 self._unlock(row_id, key)
+        now = self._clock()
+        started = True
+        for row in heads:
+            if (row.channel, row.ordering_key) in keys and row.next_attempt_at <= now:
+                started = self._start_if_free(row) and started
+        return started
 
     async def _due_heads(
         self, skip_destinations: list[str] | None = None, limit: int | None = None
@@ -420,7 +423,7 @@ class Outbox:
         }
 
         def read(session: Session) -> list[Row[Any]]:
-            return list(session.connection().execute(_DUE_HEADS, params).all())
+            return list(session.connection().execute(DUE_HEADS, params).all())
 
         generation = self._reads
         self._reads += 1
@@ -468,7 +471,7 @@ class Outbox:
         """Delete delivered messages, all in one statement."""
         if not ids:
             return
-        table = _table()
+        table = outbox_table()
 
         def forget(session: Session) -> None:
             session.execute(delete(table).where(table.c.id.in_(ids)))
@@ -543,7 +546,7 @@ class Outbox:
 
     async def _update(self, row_id: int, **values: Any) -> None:
         """Change one message's bookkeeping columns, in one unit on the database's thread."""
-        table = _table()
+        table = outbox_table()
 
         def change(session: Session) -> None:
             session.execute(update(table).where(table.c.id == row_id).values(**values))

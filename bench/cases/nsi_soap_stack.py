@@ -187,6 +187,18 @@ class SoapRequester:
                 name, _, state = key.partition(":")
                 await self.endpoint.wait(f"{name}:{cid}" + (f":{state}" if state else ""))
 
+    async def ready(self, within: float = 30.0) -> None:
+        """Wait until the agent answers: gRPC serves before every component has started."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            try:
+                await self.confirmed_reservation()
+                return
+            except RuntimeError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
     async def close(self) -> None:
         await self.session.close()
 
@@ -213,6 +225,7 @@ async def run(quick: bool) -> list[Result]:
             url = f"http://127.0.0.1:{ports['http']}/nsi/v2/provider"
             requester = SoapRequester(url, reply_to, endpoint)
             try:
+                await requester.ready()
                 reserves = await measure(
                     "SOAP reserve -> reserveConfirmed",
                     requester.confirmed_reservation,

@@ -285,3 +285,25 @@ async def test_a_retry_is_attempted_again_by_the_background_loop(database: Datab
         await outbox.stop()
     assert receiver.received == [("a", b"a1"), ("a", b"a2")]
     assert await outbox.pending() == 0
+
+
+async def test_an_enqueued_message_waits_for_an_older_one_of_its_key_added_elsewhere(
+    database: Database,
+) -> None:
+    """Queued in another part's transaction (add) and not yet read: still delivered first."""
+    outbox = Outbox(database, poll_interval=5)
+    receiver = SlowReceiver()
+    outbox.register("cb", receiver)
+    await outbox.start()
+    try:
+        async with database.transaction() as session:
+            outbox.add(session, "cb", "k", destination="slow", payload=b"first")
+        # no wake(): the loop has not read "first" when "second" is queued
+        await outbox.enqueue("cb", "k", destination="slow", payload=b"second")
+        await wait_until(lambda: receiver.waiting == 1)
+        assert receiver.received == []  # "second" is not attempted beside "first"
+        receiver.release.set()
+        await wait_until(lambda: len(receiver.received) == 2)
+    finally:
+        await outbox.stop()
+    assert [payload for _, _, payload in receiver.received] == [b"first", b"second"]
