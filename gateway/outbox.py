@@ -39,6 +39,7 @@ from gateway.outbox_store import (
     EXPIRED,
     HEAD_OF_KEY,
     HEADS_OF_KEYS,
+    KEY_LOCK,
     PENDING,
     REFUSED,
     OutboxRow,
@@ -198,6 +199,10 @@ class Outbox:
 
         def add(session: Session) -> Row[Any] | None:
             connection = session.connection()
+            if connection.dialect.name == "postgresql":
+                # Several writer threads: messages of one key are added one at a time,
+                # so their ids follow their commits and "oldest of its key" is exact.
+                connection.execute(KEY_LOCK, {"key": f"{channel}/{ordering_key}"})
             added = connection.execute(insert(table), values).inserted_primary_key
             assert added is not None
             head = {"id": added[0], "channel": channel, "key": ordering_key}

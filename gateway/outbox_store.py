@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -115,3 +116,6 @@ def _head_of_key_statement() -> Select[Any]:
 
 HEADS_OF_KEYS = _heads_of_keys_statement()
 HEAD_OF_KEY = _head_of_key_statement()
+
+# PostgreSQL: a transaction-scoped lock on one (channel, ordering key).
+KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")

@@ -307,3 +307,29 @@ async def test_an_enqueued_message_waits_for_an_older_one_of_its_key_added_elsew
     finally:
         await outbox.stop()
     assert [payload for _, _, payload in receiver.received] == [b"first", b"second"]
+
+
+async def test_messages_of_one_key_queued_at_once_are_delivered_in_id_order(
+    database: Database,
+) -> None:
+    """On PostgreSQL several writer threads queue them at the same time."""
+    outbox = Outbox(database, poll_interval=5)
+    ids: list[int] = []
+
+    async def record(message: Envelope) -> None:
+        ids.append(message.id)
+
+    outbox.register("cb", record)
+    await outbox.start()
+    try:
+        await asyncio.gather(
+            *(
+                outbox.enqueue("cb", "k", destination="dest", payload=f"{n}".encode())
+                for n in range(40)
+            )
+        )
+        await wait_until(lambda: len(ids) >= 40)
+    finally:
+        await outbox.stop()
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 40
