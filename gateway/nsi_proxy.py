@@ -17,8 +17,8 @@ from typing import Any
 
 import grpc
 from aiohttp import web
-from sqlalchemy import JSON, String, Text, delete, func, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, String, Text, bindparam, delete, func, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from adapters.nsi_soap.delivery import RefusedError, RetryLaterError, SoapSender, create_sender
 from adapters.nsi_soap.header import HeaderExtras
@@ -83,41 +83,57 @@ class DatabaseRequestRecords:
         self._saves = 0
 
     async def save(self, correlation_id: str, request: RememberedRequest) -> None:
+        """Keep a request's replyTo and extensions: one unit on the database's writer thread."""
         now = self._clock()
-        table = table_of(RequestRecordRow)
+        self._saves += 1
+        prune = self._saves % self.PRUNE_EVERY == 0
+        values = {
+            "correlation_id": correlation_id,
+            "reply_to": request.reply_to,
+            "extensions": list(request.extras.extensions),
+            "created_at": now,
+        }
+
+        def write(session: Session) -> None:
+            connection = session.connection()
+            # a re-sent correlation id replaces what was kept of it
+            connection.execute(_DELETE_RECORD, {"correlation_id": correlation_id})
+            connection.execute(_INSERT_RECORD, values)
+            if prune:
+                connection.execute(_PRUNE_RECORDS, {"before": now - self._retention})
+
         try:
-            async with self._db.transaction() as session:
-                # a re-sent correlation id replaces what was kept of it
-                await session.execute(delete(table).where(table.c.correlation_id == correlation_id))
-                await session.execute(
-                    insert(table).values(
-                        correlation_id=correlation_id,
-                        reply_to=request.reply_to,
-                        extensions=list(request.extras.extensions),
-                        created_at=now,
-                    )
-                )
-                self._saves += 1
-                if self._saves % self.PRUNE_EVERY == 0:
-                    await session.execute(
-                        delete(table).where(table.c.created_at < now - self._retention)
-                    )
+            await self._db.threaded.write(write)
         except Exception:
             log.exception("NSI request header not recorded", correlation_id=correlation_id)
             raise
 
     async def load(self, correlation_id: str) -> RememberedRequest | None:
-        async with self._db.reading() as session:
+        def read(session: Session) -> tuple[str, list[str]] | None:
             row = (
-                await session.execute(
-                    select(RequestRecordRow.reply_to, RequestRecordRow.extensions).where(
-                        RequestRecordRow.correlation_id == correlation_id
-                    )
-                )
-            ).one_or_none()
-        if row is None:
+                session.connection()
+                .execute(_LOAD_RECORD, {"correlation_id": correlation_id})
+                .one_or_none()
+            )
+            return None if row is None else (row.reply_to, list(row.extensions))
+
+        found = await self._db.threaded.read(read)
+        if found is None:
             return None
-        return RememberedRequest(row.reply_to, HeaderExtras(list(row.extensions)))
+        reply_to, extensions = found
+        return RememberedRequest(reply_to, HeaderExtras(extensions))
+
+
+_RECORDS = table_of(RequestRecordRow)
+# Statements built once (the request path runs them often).
+_DELETE_RECORD = delete(_RECORDS).where(_RECORDS.c.correlation_id == bindparam("correlation_id"))
+_INSERT_RECORD = insert(_RECORDS)
+_PRUNE_RECORDS = delete(_RECORDS).where(
+    _RECORDS.c.created_at < bindparam("before", type_=UtcDateTime())
+)
+_LOAD_RECORD = select(_RECORDS.c.reply_to, _RECORDS.c.extensions).where(
+    _RECORDS.c.correlation_id == bindparam("correlation_id")
+)
 
 
 class OutboxCallbackQueue:

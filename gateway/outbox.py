@@ -7,7 +7,11 @@ lost without the other.  The outbox then delivers in the background:
 
 - per (channel, ordering key), strictly in order: a message is attempted only
   when every earlier message of its key was delivered or given up;
-- different keys in parallel, up to a concurrency limit;
+- different keys in parallel, up to a concurrency limit, and continuously:
+  a message is attempted as soon as a slot is free, never held back until
+  unrelated deliveries finish;
+- at most ``per_destination`` attempts at once to one destination, so a slow
+  receiver cannot take every slot from the others;
 - failures retried with capped, jittered exponential backoff;
 - after ``give_up_after`` seconds a message is recorded as expired and the
   channel's give-up hook runs (NSI: messageDeliveryTimeout);
@@ -24,80 +28,38 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Index,
-    Integer,
-    LargeBinary,
-    Row,
-    String,
-    Table,
-    Text,
-    bindparam,
-    delete,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
+from gateway.db import Database, utcnow
 from gateway.logs import get_logger
+from gateway.outbox_store import (
+    DUE_HEADS,
+    EXPIRED,
+    FORGET,
+    HEAD_OF_KEY,
+    HEADS_OF_KEYS,
+    KEY_LOCK,
+    PENDING,
+    REFUSED,
+    OutboxRow,
+    outbox_table,
+)
+
+__all__ = [
+    "EXPIRED",
+    "PENDING",
+    "REFUSED",
+    "Deliver",
+    "DeliveryError",
+    "DeliveryRefused",
+    "Envelope",
+    "Outbox",
+    "OutboxRow",
+]
 
 log = get_logger(__name__)
-
-PENDING, EXPIRED, REFUSED = "pending", "expired", "refused"
-
-
-class OutboxRow(Base):
-    __tablename__ = "outbox"
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    channel: Mapped[str] = mapped_column(String(64))
-    ordering_key: Mapped[str] = mapped_column(String(255))
-    destination: Mapped[str] = mapped_column(Text)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text, default=None)
-
-    __table_args__ = (
-        Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
-    )
-
-
-def _table() -> Table:
-    return table_of(OutboxRow)
-
-
-# The statements of the delivery loop, built once: building them (and their
-# cache keys) per pass cost more CPU than SQLite running them, on the threads
-# every writer and reader of the process shares.
-_outbox = _table()
-_HEADS = (
-    select(_outbox)
-    .where(
-        _outbox.c.id.in_(
-            select(func.min(_outbox.c.id))
-            .where(
-                _outbox.c.state == PENDING,
-                _outbox.c.channel.in_(bindparam("channels", expanding=True)),
-            )
-            .group_by(_outbox.c.channel, _outbox.c.ordering_key)
-        ),
-        _outbox.c.next_attempt_at <= bindparam("now"),
-    )
-    .order_by(_outbox.c.id)
-    .limit(bindparam("limit"))
-)
-_FORGET = delete(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -142,7 +104,8 @@ class Outbox:
         self,
         db: Database,
         *,
-        concurrency: int = 16,
+        concurrency: int = 32,
+        per_destination: int | None = None,
         base_delay: float = 0.5,
         max_delay: float = 60.0,
         give_up_after: float = 3600.0,
@@ -158,7 +121,17 @@ class Outbox:
         self._channels: dict[str, _Channel] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._in_flight: set[tuple[str, str]] = set()
+        self._per_destination = per_destination or max(1, concurrency // 2)
+        # key -> id of its message being attempted, or delivered and not yet deleted
+        self._in_flight: dict[tuple[str, str], int] = {}
+        self._busy: dict[str, int] = {}  # attempts running, by destination
+        self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
+        self._settle = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        self._delivering = False  # the background loop runs
+        self._held_back = False  # the last read found more than the free slots could take
+        self._reads = 0  # reads of due heads begun so far
+        self._settled: dict[int, int] = {}  # message id -> reads begun when it was settled
 
     def register(
         self,
@@ -223,13 +196,23 @@ class Outbox:
             "created_at": now,
             "next_attempt_at": now,
         }
-        table = _table()
+        table = outbox_table()
 
-        def add(session: Session) -> None:
-            session.execute(insert(table), values)
+        def add(session: Session) -> Row[Any] | None:
+            connection = session.connection()
+            if connection.dialect.name == "postgresql":
+                # Several writer threads: messages of one key are added one at a time,
+                # so their ids follow their commits and "oldest of its key" is exact.
+                connection.execute(KEY_LOCK, {"key": f"{channel}/{ordering_key}"})
+            added = connection.execute(insert(table), values).inserted_primary_key
+            assert added is not None
+            head = {"id": added[0], "channel": channel, "key": ordering_key}
+            return connection.execute(HEAD_OF_KEY, head).one_or_none()
 
-        await self._db.threaded.write(add)
-        self.wake()
+        head = await self._db.threaded.write(add)
+        # The first of its key: attempted at once, without reading it back.
+        if head is None or not self._start_if_free(head):
+            self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -262,49 +245,210 @@ class Outbox:
             return {state: int(n) for state, n in rows.all()}
 
     async def _run(self) -> None:
+        """Deliver continuously: each due head is attempted as soon as a slot is free.
+
+        Attempts are not grouped into passes that wait for their slowest
+        member: a finished attempt frees its slot at once and wakes this loop,
+        so a new message (or the next one of a key) does not wait for a slow
+        receiver elsewhere.  Delivered messages are deleted in batches by
+        :meth:`_settle_loop`; their keys stay in flight until then (order per key).
+        """
+        running = self._running
+        settler = asyncio.create_task(self._settle_loop(), name="outbox-settle")
+        self._delivering = True
+        try:
+            while True:
+                # Cleared before reading, so a wake-up meanwhile is not lost.
+                self._wake.clear()
+                # Held back by the limits: a finished attempt wakes this loop.
+                self._held_back = len(running) >= self._concurrency
+                if not self._held_back and self._channels:
+                    free = self._concurrency - len(running)
+                    try:
+                        heads = await self._due_heads(self._saturated(), free)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("outbox read failed; retrying")
+                        heads = []
+                    self._held_back = len(heads) >= free
+                    for row in heads:
+                        if len(running) >= self._concurrency:
+                            break
+                        if self._busy.get(row.destination, 0) >= self._per_destination:
+                            self._held_back = True
+                            continue
+                        self._start(row)
+                await self._sleep()
+        finally:
+            self._delivering = False
+            for task in (*running, settler):
+                task.cancel()
+            await asyncio.gather(*running, settler, return_exceptions=True)
+            await self._settle_now()
+
+    async def _sleep(self) -> None:
+        """Wait for a wake-up or the poll interval.
+
+        Not ``asyncio.wait_for``: on Python 3.11 it can swallow a cancellation
+        that arrives as the wake-up does, and :meth:`stop` would wait forever.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._poll_interval):
+                await self._wake.wait()
+
+    def _saturated(self) -> list[str]:
+        """Destinations that already have as many attempts running as they may."""
+        return [dest for dest, n in self._busy.items() if n >= self._per_destination]
+
+    def _start(self, row: Row[Any]) -> None:
+        """Attempt ``row`` in a task of its own; its key is in flight until it is settled."""
+        self._claim(row)
+        task = asyncio.create_task(self._attempt_alone(row))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def _start_if_free(self, row: Row[Any]) -> bool:
+        """Start ``row`` now if the loop runs, its key is free and the limits allow."""
+        if (
+            not self._delivering
+            or (row.channel, row.ordering_key) in self._in_flight
+            or len(self._running) >= self._concurrency
+            or self._busy.get(row.destination, 0) >= self._per_destination
+        ):
+            return False
+        self._start(row)
+        return True
+
+    def _claim(self, row: Row[Any]) -> None:
+        self._in_flight[row.channel, row.ordering_key] = row.id
+        self._busy[row.destination] = self._busy.get(row.destination, 0) + 1
+
+    def _release(self, row: Row[Any]) -> None:
+        """The attempt of ``row`` ended: its destination has a slot free again."""
+        left = self._busy.get(row.destination, 0) - 1
+        if left > 0:
+            self._busy[row.destination] = left
+        else:
+            self._busy.pop(row.destination, None)
+
+    def _unlock(self, row_id: int, key: tuple[str, str]) -> None:
+        """``row_id`` is settled in the database: the next message of its key may go."""
+        self._settled[row_id] = self._reads
+        self._in_flight.pop(key, None)
+
+    async def _attempt_alone(self, row: Row[Any]) -> None:
+        key = (row.channel, row.ordering_key)
+        delivered: list[int] = []
+        try:
+            await self._attempt(row, delivered)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed bookkeeping write: attempted again later
+            log.exception("outbox attempt failed", channel=row.channel, key=row.ordering_key)
+        finally:
+            self._release(row)
+            if delivered:
+                self._settling.append((row.id, key))  # the key stays in flight until deleted
+                self._settle.set()
+            else:
+                self._unlock(row.id, key)
+            if self._held_back or not delivered:  # else the settle wakes the loop
+                self.wake()
+
+    async def _settle_loop(self) -> None:
+        """Delete delivered messages in batches, then let the next of their keys go."""
         while True:
-            # Cleared before the pass, so a wake-up during the pass is not lost.
-            self._wake.clear()
+            await self._settle.wait()
+            self._settle.clear()
             try:
-                settled = await self.run_once()
+                if await self._settle_now():
+                    continue
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-                settled = 0
-            if settled:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            except Exception:  # delivered again later: at least once
+                log.exception("outbox could not delete delivered messages")
+            self.wake()
 
-    async def _due_heads(self) -> list[Row[Any]]:
+    async def _settle_now(self) -> bool:
+        """Delete the delivered messages; start the next of their keys if it may go now.
+
+        The next message of each key is read in the same unit as the delete,
+        on the writer's connection, so it is the key's head for certain.
+        Returns whether every such head was started (else the loop is woken).
+        """
+        batch, self._settling = self._settling, []
+        if not batch:
+            return True
+        keys = {key for _, key in batch}
+        ids = [row_id for row_id, _ in batch]
+        params = {
+            "channels": sorted({channel for channel, _ in keys}),
+            "keys": sorted({key for _, key in keys}),
+        }
+
+        def forget(session: Session) -> list[Row[Any]]:
+            connection = session.connection()
+            connection.execute(FORGET, {"ids": ids})
+            return list(connection.execute(HEADS_OF_KEYS, params).all())
+
+        try:
+            heads = await self._db.threaded.write(forget)
+        finally:
+            for row_id, key in batch:
+                self._unlock(row_id, key)
+        now = self._clock()
+        started = True
+        for row in heads:
+            if (row.channel, row.ordering_key) in keys and row.next_attempt_at <= now:
+                started = self._start_if_free(row) and started
+        return started
+
+    async def _due_heads(
+        self, skip_destinations: list[str] | None = None, limit: int | None = None
+    ) -> list[Row[Any]]:
         """The oldest pending message of each key, where it is due and not in flight.
 
         One read-only unit on the database's own thread: on SQLite it reads a
         snapshot without taking the write lock, so it neither waits for nor
         delays the writers.  A head read here is attempted at most once at a
         time (its key is in flight until it is settled), and a later message
-        of its key is not a head until it is deleted, so reading a snapshot
-        cannot reorder a key.
+        of its key is not a head until it is deleted.  A read that began
+        before a message was settled may still show it (a snapshot, or a
+        statement that started earlier): messages settled since the read
+        began are left out, so such a read cannot deliver one twice nor
+        reorder a key.
         """
         params = {
-            "channels": list(self._channels),
             "now": self._clock(),
-            "limit": self._concurrency * 4,
+            "channels": list(self._channels),
+            "busy": list(self._in_flight.values()),
+            "skip": skip_destinations or [],
+            "limit": limit or self._concurrency * 4,
         }
 
         def read(session: Session) -> list[Row[Any]]:
-            return list(session.connection().execute(_HEADS, params).all())
+            return list(session.connection().execute(DUE_HEADS, params).all())
 
+        generation = self._reads
+        self._reads += 1
         rows = await self._db.threaded.read(read)
-        return [row for row in rows if (row.channel, row.ordering_key) not in self._in_flight]
+        # Settled after this read began (it may show them as they were before).
+        since = {i for i, g in self._settled.items() if g > generation}
+        # Later reads begin after everything settled before this one began.
+        self._settled = {i: self._settled[i] for i in since}
+        return [
+            row
+            for row in rows
+            if (row.channel, row.ordering_key) not in self._in_flight and row.id not in since
+        ]
 
     async def run_once(self) -> int:
-        """Attempt every message that is due now; return how many were settled.
+        """Attempt every message that is due now, as one pass; return how many were settled.
 
-        Delivered messages are deleted together, in one transaction at the end
-        of the pass; their keys stay in flight until then, so the next message
-        of a key is not attempted before its predecessor is gone.
+        For tests and tools; the background loop delivers continuously.
+        Delivered messages are deleted together at the end of the pass; their
+        keys stay in flight until then.
         """
         if not self._channels:
             return 0
@@ -313,7 +457,7 @@ class Outbox:
             return 0
         limit = asyncio.Semaphore(self._concurrency)
         keys = [(row.channel, row.ordering_key) for row in heads]
-        self._in_flight.update(keys)
+        self._in_flight.update((key, row.id) for key, row in zip(keys, heads, strict=True))
         delivered: list[int] = []
 
         async def attempt(row: Row[Any]) -> bool:
@@ -324,7 +468,8 @@ class Outbox:
             settled = await asyncio.gather(*(attempt(row) for row in heads))
             await self._forget(delivered)
         finally:
-            self._in_flight.difference_update(keys)
+            for row, key in zip(heads, keys, strict=True):
+                self._unlock(row.id, key)
         return sum(settled)
 
     async def _forget(self, ids: list[int]) -> None:
@@ -333,7 +478,7 @@ class Outbox:
             return
 
         def forget(session: Session) -> None:
-            session.connection().execute(_FORGET, {"ids": ids})
+            session.connection().execute(FORGET, {"ids": ids})
 
         await self._db.threaded.write(forget)
 
@@ -378,12 +523,12 @@ class Outbox:
             retry_in=round(delay, 2),
             error=reason,
         )
-        async with self._db.transaction() as session:
-            stored = await session.get(OutboxRow, envelope.id)
-            if stored is not None:
-                stored.attempts = envelope.attempts
-                stored.last_error = reason
-                stored.next_attempt_at = self._clock() + timedelta(seconds=delay)
+        await self._update(
+            envelope.id,
+            attempts=envelope.attempts,
+            last_error=reason,
+            next_attempt_at=self._clock() + timedelta(seconds=delay),
+        )
 
     async def _give_up(
         self, envelope: Envelope, state: str, reason: str, channel: _Channel
@@ -396,14 +541,18 @@ class Outbox:
             attempts=envelope.attempts,
             reason=reason,
         )
-        async with self._db.transaction() as session:
-            stored = await session.get(OutboxRow, envelope.id)
-            if stored is not None:
-                stored.state = state
-                stored.attempts = envelope.attempts
-                stored.last_error = reason
+        await self._update(envelope.id, state=state, attempts=envelope.attempts, last_error=reason)
         if channel.on_give_up is not None:
             try:
                 await channel.on_give_up(envelope, reason)
             except Exception:
                 log.exception("outbox give-up hook failed", channel=envelope.channel)
+
+    async def _update(self, row_id: int, **values: Any) -> None:
+        """Change one message's bookkeeping columns, in one unit on the database's thread."""
+        table = outbox_table()
+
+        def change(session: Session) -> None:
+            session.execute(update(table).where(table.c.id == row_id).values(**values))
+
+        await self._db.threaded.write(change)

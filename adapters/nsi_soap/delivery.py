@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
 from adapters.nsi_soap.namespaces import CONTENT_TYPE
 
@@ -31,15 +32,35 @@ class RefusedError(DeliveryFailedError):
     """The receiver refused the message for good."""
 
 
-def _is_soap_fault(response: httpx.Response) -> bool:
-    return b"Fault>" in response.content[:65536] and b"Envelope" in response.content[:65536]
+FAULT_SNIFF_BYTES = 65536  # how much of a refusal is read to tell a SOAP fault
+
+
+def _is_soap_fault(content: bytes) -> bool:
+    return b"Fault>" in content and b"Envelope" in content
 
 
 class SoapSender:
-    """POSTs SOAP messages with one shared HTTP client (TLS settings fixed at creation)."""
+    """POSTs SOAP messages over one shared HTTP client session (TLS settings fixed at creation).
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    aiohttp rather than httpx: the callbacks of a busy proxy are many small
+    POSTs on the event loop that also serves the peers, and aiohttp's client
+    costs a fraction of httpx's per request.  The session (and its pool of
+    kept-alive connections) is opened on the first send, in the running loop.
+    """
+
+    def __init__(self, *, timeout: float, verify: ssl.SSLContext | bool) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._verify = verify
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._verify, limit=100),
+                timeout=self._timeout,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
 
     async def send(self, destination: str, payload: bytes, attributes: Mapping[str, Any]) -> None:
         headers = {"Content-Type": CONTENT_TYPE}
@@ -49,29 +70,36 @@ class SoapSender:
         if not destination.startswith(("http://", "https://")):
             raise RefusedError(f"replyTo '{destination}' is not an http(s) URL")
         try:
-            response = await self._client.post(destination, content=payload, headers=headers)
-        except httpx.TimeoutException:
+            async with self._client().post(
+                destination, data=payload, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+                if 200 <= status < 300:
+                    await response.read()  # the whole answer, so the connection is reused
+                    return
+                sniffed = await response.content.read(FAULT_SNIFF_BYTES)
+        except aiohttp.InvalidURL:
+            raise RefusedError(f"replyTo '{destination}' is not a valid URL") from None
+        except TimeoutError:
             raise RetryLaterError(f"{destination}: timed out") from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise RetryLaterError(f"{destination}: {type(exc).__name__}: {exc}") from None
-        status = response.status_code
-        if 200 <= status < 300:
-            return
-        if _is_soap_fault(response):
+        if _is_soap_fault(sniffed):
             raise RefusedError(f"{destination}: SOAP fault (HTTP {status})")
         if status in (408, 429) or status >= 500:
             raise RetryLaterError(f"{destination}: HTTP {status}")
         raise RefusedError(f"{destination}: HTTP {status}")
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
 
 def create_sender(
     *,
     timeout: float = 30.0,
-    verify: Any = True,
+    verify: ssl.SSLContext | bool = True,
 ) -> SoapSender:
-    """A sender; ``verify`` is httpx's: True, False or an ``ssl.SSLContext`` (client cert)."""
-    client = httpx.AsyncClient(timeout=timeout, verify=verify, follow_redirects=False)
-    return SoapSender(client)
+    """A sender; ``verify``: True (system CAs), False, or an ``ssl.SSLContext`` (client cert)."""
+    return SoapSender(timeout=timeout, verify=verify)

@@ -133,7 +133,8 @@ class SoapRequester:
         async with self.session.post(self.url, data=payload, headers=headers) as response:
             data = await response.read()
         if response.status != 200:
-            raise RuntimeError(f"{operation}: HTTP {response.status}: {data[:300]!r}")
+            texts = etree.fromstring(data).xpath("//*[local-name()='text']/text()")
+            raise RuntimeError(f"{operation}: HTTP {response.status}: {texts or data[:300]!r}")
         body = etree.fromstring(data).find("{*}Body")
         assert body is not None
         return body[0]
@@ -186,6 +187,18 @@ class SoapRequester:
                 name, _, state = key.partition(":")
                 await self.endpoint.wait(f"{name}:{cid}" + (f":{state}" if state else ""))
 
+    async def ready(self, within: float = 30.0) -> None:
+        """Wait until the agent answers: gRPC serves before every component has started."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            try:
+                await self.confirmed_reservation()
+                return
+            except RuntimeError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
     async def close(self) -> None:
         await self.session.close()
 
@@ -212,6 +225,7 @@ async def run(quick: bool) -> list[Result]:
             url = f"http://127.0.0.1:{ports['http']}/nsi/v2/provider"
             requester = SoapRequester(url, reply_to, endpoint)
             try:
+                await requester.ready()
                 reserves = await measure(
                     "SOAP reserve -> reserveConfirmed",
                     requester.confirmed_reservation,

@@ -110,8 +110,11 @@ class AgentBackground(AgentSteps):
             if delay <= 0:
                 await asyncio.sleep(0)
                 continue
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a
+            # cancellation that arrives with a wake-up, and stopping would hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._timer_wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._timer_wake.wait()
 
     async def close(self) -> None:
         """Stop the timers (the store's threads belong to the database)."""

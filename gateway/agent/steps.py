@@ -115,8 +115,11 @@ class AgentSteps(AgentCore):
             for cid in pending:
                 if cid not in self._driving:
                     self._driving[cid] = asyncio.create_task(self._drive(cid), name=f"step-{cid}")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a
+            # cancellation that arrives with a wake-up, and stopping would hang.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._steps_wake.wait(), STEP_POLL)
+                async with asyncio.timeout(STEP_POLL):
+                    await self._steps_wake.wait()
 
     async def _drive(self, connection_id: str) -> None:
         """Run the connection's steps in order until none is left."""

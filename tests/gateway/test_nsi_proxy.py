@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -19,11 +20,12 @@ from sqlalchemy import Connection, select
 from adapters.nsi_soap.header import HeaderExtras
 from adapters.nsi_soap.namespaces import soap_action
 from adapters.nsi_soap.provider_messages import build_provider_request
+from adapters.nsi_soap.requester_service import RememberedRequest
 from bench.servers import free_port
 from gateway.assembly import build_components
 from gateway.config import Settings
 from gateway.db import Base, Database
-from gateway.nsi_proxy import NsiSoapProxy, RequestRecordRow
+from gateway.nsi_proxy import DatabaseRequestRecords, NsiSoapProxy, RequestRecordRow
 from gateway.outbox import Outbox
 from gateway.process import Gateway
 from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
@@ -329,3 +331,26 @@ async def test_the_migrated_schema_matches_the_request_records(database: Databas
     async with database.engine.connect() as connection:
         changes = await connection.run_sync(diff)
     assert [c for c in changes if RequestRecordRow.__tablename__ in repr(c)] == []
+
+
+async def test_request_records_are_kept_replaced_and_pruned(database: Database) -> None:
+    """On SQLite and PostgreSQL: what a callback finds of a request, and how long."""
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    records = DatabaseRequestRecords(database, retention=3600, clock=lambda: now[0])
+    records.PRUNE_EVERY = 3
+    trace = HeaderExtras([samples.CONNECTION_TRACE])
+    await records.save("urn:uuid:old", RememberedRequest("http://127.0.0.1:1/a", trace))
+    await records.save("urn:uuid:again", RememberedRequest("http://127.0.0.1:1/a", trace))
+    # the same correlation id sent again: what was kept of it is replaced
+    await records.save("urn:uuid:again", RememberedRequest("http://127.0.0.1:1/b", trace))
+    found = await records.load("urn:uuid:again")
+    assert found is not None
+    assert found.reply_to == "http://127.0.0.1:1/b"
+    assert list(found.extras.extensions) == [samples.CONNECTION_TRACE]
+    assert await records.load("urn:uuid:unknown") is None
+    now[0] += timedelta(hours=2)
+    for n in range(3):  # the third save prunes what is older than the retention
+        await records.save(f"urn:uuid:new-{n}", RememberedRequest("http://127.0.0.1:1/c", trace))
+    assert await records.load("urn:uuid:old") is None
+    assert await records.load("urn:uuid:again") is None
+    assert await records.load("urn:uuid:new-0") is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -165,3 +167,169 @@ async def test_the_background_loop_delivers_without_being_polled(database: Datab
     finally:
         await outbox.stop()
     assert receiver.received == [("k", b"now")]
+
+
+async def wait_until(condition: Callable[[], bool], rounds: int = 1000) -> None:
+    for _ in range(rounds):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+class SlowReceiver:
+    """Holds every delivery to the destination ``slow`` until released."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.received: list[tuple[str, str, bytes]] = []
+        self.waiting = 0
+
+    async def __call__(self, message: Envelope) -> None:
+        if message.destination == "slow":
+            self.waiting += 1
+            await self.release.wait()
+        self.received.append((message.destination, message.ordering_key, message.payload))
+
+
+async def test_a_slow_receiver_does_not_hold_up_deliveries_to_another(database: Database) -> None:
+    outbox = Outbox(database, concurrency=4, per_destination=2, poll_interval=5)
+    receiver = SlowReceiver()
+    outbox.register("cb", receiver)
+    # More messages for the slow receiver (each its own key) than there are slots.
+    for i in range(6):
+        await outbox.enqueue("cb", f"slow-{i}", destination="slow", payload=b"s")
+    await outbox.start()
+    try:
+        await wait_until(lambda: receiver.waiting == 2)
+        # Queued while the slow receiver holds its attempts: delivered meanwhile,
+        # the second of a key after the first.
+        await outbox.enqueue("cb", "fast", destination="fast", payload=b"f1")
+        await outbox.enqueue("cb", "fast", destination="fast", payload=b"f2")
+        await outbox.enqueue("cb", "other", destination="fast", payload=b"o1")
+        await wait_until(lambda: len(receiver.received) == 3)
+        assert sorted(receiver.received) == [
+            ("fast", "fast", b"f1"),
+            ("fast", "fast", b"f2"),
+            ("fast", "other", b"o1"),
+        ]
+        assert receiver.received.index(("fast", "fast", b"f1")) < receiver.received.index(
+            ("fast", "fast", b"f2")
+        )
+        assert receiver.waiting == 2  # never more than its share of the slots at once
+        receiver.release.set()
+        await wait_until(lambda: len(receiver.received) == 9)
+    finally:
+        await outbox.stop()
+    assert sorted(key for dest, key, _ in receiver.received if dest == "slow") == [
+        f"slow-{i}" for i in range(6)
+    ]
+    assert await outbox.pending() == 0
+
+
+async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
+    database: Database,
+) -> None:
+    outbox = Outbox(database, concurrency=8, poll_interval=5)
+    received: list[tuple[str, bytes]] = []
+
+    async def jittery(message: Envelope) -> None:
+        await asyncio.sleep(random.uniform(0, 0.003))
+        received.append((message.ordering_key, message.payload))
+
+    outbox.register("cb", jittery)
+    await outbox.start()
+    try:
+        for i in range(20):
+            await asyncio.gather(
+                *(
+                    outbox.enqueue("cb", f"k{k}", destination=f"d{k % 3}", payload=f"{i}".encode())
+                    for k in range(6)
+                )
+            )
+        await wait_until(lambda: len(received) >= 120)
+        await asyncio.sleep(0.1)  # room for a duplicate to show up
+    finally:
+        await outbox.stop()
+    assert len(received) == 120
+    for k in range(6):
+        assert [p for key, p in received if key == f"k{k}"] == [f"{i}".encode() for i in range(20)]
+    assert await outbox.pending() == 0
+
+
+async def test_stop_ends_the_loop_even_when_a_wake_up_arrives_with_it(database: Database) -> None:
+    outbox = Outbox(database, poll_interval=3600)
+    outbox.register("cb", Recorder())
+    for _ in range(10):
+        await outbox.start()
+        await asyncio.sleep(0.05)  # the loop found nothing to do and waits
+        outbox.wake()
+        await outbox.stop()  # hangs (until the test times out) if the cancellation is lost
+    await outbox.enqueue("cb", "k", destination="dest", payload=b"left")
+    assert await outbox.pending() == 1
+
+
+async def test_a_retry_is_attempted_again_by_the_background_loop(database: Database) -> None:
+    outbox = Outbox(database, base_delay=0.01, max_delay=0.02, poll_interval=0.05)
+    receiver = Recorder()
+    receiver.failing.add(b"a1")
+    outbox.register("cb", receiver)
+    await outbox.start()
+    try:
+        await outbox.enqueue("cb", "a", destination="dest", payload=b"a1")
+        await outbox.enqueue("cb", "a", destination="dest", payload=b"a2")
+        await wait_until(lambda: receiver.attempts.count(b"a1") >= 2)
+        assert receiver.received == []  # a2 waits for a1
+        receiver.failing.clear()
+        await wait_until(lambda: len(receiver.received) == 2)
+    finally:
+        await outbox.stop()
+    assert receiver.received == [("a", b"a1"), ("a", b"a2")]
+    assert await outbox.pending() == 0
+
+
+async def test_an_enqueued_message_waits_for_an_older_one_of_its_key_added_elsewhere(
+    database: Database,
+) -> None:
+    """Queued in another part's transaction (add) and not yet read: still delivered first."""
+    outbox = Outbox(database, poll_interval=5)
+    receiver = SlowReceiver()
+    outbox.register("cb", receiver)
+    await outbox.start()
+    try:
+        async with database.transaction() as session:
+            outbox.add(session, "cb", "k", destination="slow", payload=b"first")
+        # no wake(): the loop has not read "first" when "second" is queued
+        await outbox.enqueue("cb", "k", destination="slow", payload=b"second")
+        await wait_until(lambda: receiver.waiting == 1)
+        assert receiver.received == []  # "second" is not attempted beside "first"
+        receiver.release.set()
+        await wait_until(lambda: len(receiver.received) == 2)
+    finally:
+        await outbox.stop()
+    assert [payload for _, _, payload in receiver.received] == [b"first", b"second"]
+
+
+async def test_messages_of_one_key_queued_at_once_are_delivered_in_id_order(
+    database: Database,
+) -> None:
+    """On PostgreSQL several writer threads queue them at the same time."""
+    outbox = Outbox(database, poll_interval=5)
+    ids: list[int] = []
+
+    async def record(message: Envelope) -> None:
+        ids.append(message.id)
+
+    outbox.register("cb", record)
+    await outbox.start()
+    try:
+        await asyncio.gather(
+            *(
+                outbox.enqueue("cb", "k", destination="dest", payload=f"{n}".encode())
+                for n in range(40)
+            )
+        )
+        await wait_until(lambda: len(ids) >= 40)
+    finally:
+        await outbox.stop()
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 40

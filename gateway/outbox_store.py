@@ -1,0 +1,125 @@
+"""The outbox's table and the statements its delivery loop runs often (built once).
+
+``gateway.outbox`` is the API; this module is its storage: the ``outbox``
+table (migration ``0001_outbox``) and prebuilt Core statements, so a read or
+settle on the hot path compiles nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, UtcDateTime, table_of
+
+PENDING, EXPIRED, REFUSED = "pending", "expired", "refused"
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    channel: Mapped[str] = mapped_column(String(64))
+    ordering_key: Mapped[str] = mapped_column(String(255))
+    destination: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    __table_args__ = (
+        Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
+    )
+
+
+def outbox_table() -> Table:
+    return table_of(OutboxRow)
+
+
+def _due_heads_statement() -> Select[Any]:
+    """The due heads of the named channels, leaving out ids and destinations (built once)."""
+    table = outbox_table()
+    heads = (
+        select(func.min(table.c.id))
+        .where(table.c.state == PENDING, table.c.channel.in_(bindparam("channels", expanding=True)))
+        .group_by(table.c.channel, table.c.ordering_key)
+    )
+    return (
+        select(table)
+        .where(
+            table.c.id.in_(heads),
+            table.c.next_attempt_at <= bindparam("now", type_=UtcDateTime()),
+            # messages in flight: not attempted again now, so not fetched
+            table.c.id.not_in(bindparam("busy", expanding=True)),
+            # destinations that have all the attempts they may have at once
+            table.c.destination.not_in(bindparam("skip", expanding=True)),
+        )
+        .order_by(table.c.id)
+        .limit(bindparam("limit"))
+    )
+
+
+DUE_HEADS = _due_heads_statement()
+
+
+def _heads_of_keys_statement() -> Select[Any]:
+    """The oldest pending message of each of some keys (some channels x some keys; built once)."""
+    table = outbox_table()
+    heads = (
+        select(func.min(table.c.id))
+        .where(
+            table.c.state == PENDING,
+            table.c.channel.in_(bindparam("channels", expanding=True)),
+            table.c.ordering_key.in_(bindparam("keys", expanding=True)),
+        )
+        .group_by(table.c.channel, table.c.ordering_key)
+    )
+    return select(table).where(table.c.id.in_(heads)).order_by(table.c.id)
+
+
+def _head_of_key_statement() -> Select[Any]:
+    """The message ``id`` if it is the oldest pending one of its key (built once)."""
+    table = outbox_table()
+    oldest = (
+        select(func.min(table.c.id))
+        .where(
+            table.c.state == PENDING,
+            table.c.channel == bindparam("channel"),
+            table.c.ordering_key == bindparam("key"),
+        )
+        .scalar_subquery()
+    )
+    return select(table).where(table.c.id == bindparam("id"), table.c.id == oldest)
+
+
+HEADS_OF_KEYS = _heads_of_keys_statement()
+HEAD_OF_KEY = _head_of_key_statement()
+
+# PostgreSQL: a transaction-scoped lock on one (channel, ordering key).
+# Delete delivered messages (building the IN list per call was a visible share
+# of the writer thread's time).
+FORGET = delete(outbox_table()).where(outbox_table().c.id.in_(bindparam("ids", expanding=True)))
+KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
