@@ -132,6 +132,7 @@ class Outbox:
         self._held_back = False  # the last read found more than the free slots could take
         self._reads = 0  # reads of due heads begun so far
         self._settled: dict[int, int] = {}  # message id -> reads begun when it was settled
+        self._reading: set[int] = set()  # generations of the reads of due heads under way
 
     def register(
         self,
@@ -432,11 +433,18 @@ class Outbox:
 
         generation = self._reads
         self._reads += 1
-        rows = await self._db.threaded.read(read)
+        self._reading.add(generation)
+        try:
+            rows = await self._db.threaded.read(read)
+        finally:
+            self._reading.discard(generation)
         # Settled after this read began (it may show them as they were before).
         since = {i for i, g in self._settled.items() if g > generation}
-        # Later reads begin after everything settled before this one began.
-        self._settled = {i: self._settled[i] for i in since}
+        # Forget what no read still running can show: reads may end out of order
+        # (PostgreSQL runs them on several threads), so keep every message settled
+        # after the oldest read still running began.
+        oldest = min(self._reading, default=self._reads)
+        self._settled = {i: g for i, g in self._settled.items() if g > oldest}
         return [
             row
             for row in rows
