@@ -1,16 +1,18 @@
 """The audit log: every mutating API call with the caller's identity.
 
-One row per call in the ``api_audit`` table, and one structlog line.
+One row per call in the ``api_audit`` table, and one structlog line.  The row
+is one prepared insert, run as a unit of its own on the database thread
+(``db.threaded``): one thread hop per call.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Index, Integer, String, Text, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gateway.db import Base, Database, UtcDateTime, utcnow
+from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
 from gateway.logs import get_logger
 
 log = get_logger(__name__)
@@ -31,6 +33,10 @@ class AuditRow(Base):
     peer: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (Index("ix_api_audit_time", "time"),)
+
+
+_INSERT = insert(table_of(AuditRow))  # built once
+_RECENT = select(AuditRow).order_by(AuditRow.id.desc())
 
 
 class AuditLog:
@@ -56,20 +62,25 @@ class AuditLog:
             operation=operation,
             peer=peer,
         )
-        async with self._db.transaction() as session:
-            session.add(
-                AuditRow(
-                    time=utcnow(),
-                    caller=caller,
-                    method=method,
-                    request_id=request_id[:128],
-                    operation=operation,
-                    code=code,
-                    peer=peer,
-                )
-            )
+        values = {
+            "time": utcnow(),
+            "caller": caller,
+            "method": method,
+            "request_id": request_id[:128],
+            "operation": operation,
+            "code": code,
+            "peer": peer,
+        }
+
+        def write(session: Session) -> None:
+            session.execute(_INSERT, values)
+
+        await self._db.threaded.write(write)
 
     async def recent(self, limit: int = 100) -> list[AuditRow]:
-        async with self._db.sessions() as session:
-            rows = await session.execute(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
-            return list(rows.scalars().all())
+        """The newest ``limit`` records, newest first."""
+
+        def read(session: Session) -> list[AuditRow]:
+            return list(session.execute(_RECENT.limit(limit)).scalars().all())
+
+        return await self._db.threaded.read(read)
