@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -114,13 +114,16 @@ class Notifier(Protocol):
 
 def request_fingerprint(kind: str, target: str, request: Message) -> str:
     """The hash of the canonical form of a request: same request, same hash."""
+    return _fingerprint(kind, target, request, _as_json(request))
+
+
+def _as_json(request: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(request, preserving_proto_field_name=True)
+
+
+def _fingerprint(kind: str, target: str, request: Message, as_json: dict[str, Any]) -> str:
     canonical = json.dumps(
-        {
-            "kind": kind,
-            "target": target,
-            "type": request.DESCRIPTOR.full_name,
-            "request": json_format.MessageToDict(request, preserving_proto_field_name=True),
-        },
+        {"kind": kind, "target": target, "type": request.DESCRIPTOR.full_name, "request": as_json},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -267,7 +270,8 @@ class OperationEngine:
             raise KeyError(f"no operation kind {kind_name!r} is registered")
         if not isinstance(request, kind.request_type):
             raise TypeError(f"{kind_name} takes {kind.request_type.__name__} requests")
-        fingerprint = request_fingerprint(kind_name, target, request)
+        as_json = _as_json(request)
+        fingerprint = _fingerprint(kind_name, target, request, as_json)
         request_id = request_id or uuid.uuid4().hex
         now = self._clock()
         row = store.new_row(
@@ -279,7 +283,7 @@ class OperationEngine:
             request_id=request_id,
             request_hash=fingerprint,
             request_type=request.DESCRIPTOR.full_name,
-            request=json_format.MessageToDict(request, preserving_proto_field_name=True),
+            request=as_json,
             callback_url=callback_url,
             progress_url=progress_url,
             create_time=now,
@@ -287,23 +291,18 @@ class OperationEngine:
         )
 
         def record(session: Session) -> Operation | None:
-            existing = store.by_request_id(session, request_id)
-            if existing is None:
-                store.insert_operation(session, row)
+            if store.insert_new(session, row):
                 return None
+            existing = store.by_request_id(session, request_id)
+            if existing is None:  # pragma: no cover - the row that was in the way is there
+                raise RuntimeError(f"request_id {request_id!r} is taken but not found")
             if existing["request_hash"] != fingerprint:
                 raise request_id_reused(
                     request_id, f"operations/{existing['id']}", existing["kind"]
                 )
             return self._domain(existing, store.progress_of(session, existing["id"]))
 
-        try:
-            recorded = await self._db.threaded.write(record)
-        except IntegrityError:
-            # A concurrent submit with the same request_id won: answer as a retry.
-            recorded = await self._db.threaded.write(record)
-            if recorded is None:  # pragma: no cover - the winner's row is there now
-                raise
+        recorded = await self._db.threaded.write(record)
         if recorded is not None:
             return recorded, False
         op = self._domain(row)
@@ -332,10 +331,10 @@ class OperationEngine:
             if started is None:
                 return  # cancelled or failed before it could run
             result = await kind.run(OperationContext(self, started, request, resumed))
-            if result is not None:
-                store.result_to_json(result)  # TypeError: not an Operation result type
+            # TypeError when it is not an Operation result type.
+            encoded = store.result_to_json(result) if result is not None else None
             # Inside the try: a cancel landing before the result is written ends it CANCELLED.
-            await self._finish(op_id, State.SUCCEEDED, result=result)
+            await self._finish(op_id, State.SUCCEEDED, result=encoded)
         except asyncio.CancelledError:
             cancelled_by = self._cancelled_by.pop(op_id, None)
             if cancelled_by is not None:
@@ -389,7 +388,7 @@ class OperationEngine:
         op_id: str,
         state: State,
         *,
-        result: Message | None = None,
+        result: store.EncodedResult | None = None,
         error: OperationError | None = None,
     ) -> _Change | None:
         """End a live operation in ``state`` (inside a unit of work); None if it had ended."""
@@ -418,7 +417,7 @@ class OperationEngine:
         op_id: str,
         state: State,
         *,
-        result: Message | None = None,
+        result: store.EncodedResult | None = None,
         error: OperationError | None = None,
     ) -> None:
         def finish(session: Session) -> _Change | None:
@@ -473,8 +472,10 @@ class OperationEngine:
         every WATCH_POLL_SECONDS for changes made by other processes).
         """
         next_index, first, seen = from_index, True, None
-        live: LiveOperation | None = None
-        op = await self.get(op_id, progress_from=next_index)
+        # Held from before the first look: the record of an operation that ends
+        # meanwhile leaves the process's table, not the watcher's hands.
+        live = self._live.get(op_id)
+        op, changed = await self._look(op_id, next_index)
         while True:
             progress, op.progress = op.progress, []
             if first:
@@ -488,26 +489,32 @@ class OperationEngine:
             if not first and (op.state, op.cancel_requested) != seen:
                 yield op
             seen, first = (op.state, op.cancel_requested), False
-            op, live = await self._next_change(op_id, next_index, live)
+            op, changed, live = await self._next_change(op_id, next_index, changed, live)
+
+    async def _look(self, op_id: str, next_index: int) -> tuple[Operation, asyncio.Event]:
+        """The operation in the database, and an event set at any change made here after it."""
+        changed = self._live.changed(op_id)  # taken before reading: no change slips between
+        return await self.get(op_id, progress_from=next_index), changed
 
     async def _next_change(
-        self, op_id: str, next_index: int, live: LiveOperation | None
-    ) -> tuple[Operation, LiveOperation | None]:
+        self, op_id: str, next_index: int, changed: asyncio.Event, live: LiveOperation | None
+    ) -> tuple[Operation, asyncio.Event, LiveOperation | None]:
         """The operation with its progress from ``next_index``, once something changed."""
-        changed = self._live.changed(op_id)
         live = self._live.get(op_id) or live
         if live is None or not live.has_news(next_index):
             if live is not None and live.base > next_index:
-                return await self.get(op_id, progress_from=next_index), live
-            try:
-                async with asyncio.timeout(WATCH_POLL_SECONDS):
-                    await changed.wait()
-            except TimeoutError:
-                return await self.get(op_id, progress_from=next_index), live
+                return (*await self._look(op_id, next_index), live)
+            if not changed.is_set():
+                try:
+                    async with asyncio.timeout(WATCH_POLL_SECONDS):
+                        await changed.wait()
+                except TimeoutError:
+                    return (*await self._look(op_id, next_index), live)
             live = self._live.get(op_id) or live
         if live is not None and live.has_news(next_index):
-            return live.since(next_index), live
-        return await self.get(op_id, progress_from=next_index), live
+            # Memory and the event change together (no await between): nothing is missed.
+            return live.since(next_index), self._live.changed(op_id), live
+        return (*await self._look(op_id, next_index), live)
 
     # --- cancelling ----------------------------------------------------------------
     async def cancel(self, op_id: str, caller: str) -> Operation:

@@ -42,6 +42,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.db import Base, UtcDateTime, table_of
@@ -102,7 +103,11 @@ class ProgressRow(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
-def result_to_json(result: Message) -> tuple[str, dict[str, Any]]:
+# A result as stored: the name of the Operation.result field it fills, and its JSON form.
+EncodedResult = tuple[str, dict[str, Any]]
+
+
+def result_to_json(result: Message) -> EncodedResult:
     """(oneof field name, JSON object) of a typed result; TypeError for a foreign message."""
     for field in _RESULT_ONEOF.fields:
         if (
@@ -128,7 +133,18 @@ _COLUMNS = [c for c in _ops.c if c.name != "request"]
 _GET = select(*_COLUMNS).where(_ops.c.id == bindparam("op_id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
 _BY_REQUEST_ID = select(*_COLUMNS).where(_ops.c.request_id == bindparam("request_id"))
-_INSERT = insert(_ops)
+# A new operation, unless its request_id is taken (then nothing: the caller
+# reads the one recorded).  On PostgreSQL a concurrent insert of the same
+# request_id is waited for, so the loser finds the winner's row.
+# (RETURNING says which: psycopg reports no row count for it.)
+_INSERT_NEW = {
+    "sqlite": sqlite.insert(_ops)
+    .on_conflict_do_nothing(index_elements=["request_id"])
+    .returning(_ops.c.id),
+    "postgresql": postgresql.insert(_ops)
+    .on_conflict_do_nothing(index_elements=["request_id"])
+    .returning(_ops.c.id),
+}
 _INSERT_PROGRESS = insert(_progress)
 _PROGRESS = (
     select(_progress.c.index, _progress.c.time, _progress.c.message)
@@ -255,8 +271,10 @@ def by_request_id(session: Session, request_id: str) -> RowData | None:
     return found._mapping if found is not None else None
 
 
-def insert_operation(session: Session, row: RowData) -> None:
-    session.execute(_INSERT, dict(row))
+def insert_new(session: Session, row: RowData) -> bool:
+    """Insert a new operation; False (and nothing written) when its request_id is taken."""
+    dialect = session.get_bind().dialect.name
+    return session.execute(_INSERT_NEW[dialect], dict(row)).first() is not None
 
 
 def progress_of(session: Session, op_id: str, from_index: int = 0) -> list[Progress]:
@@ -307,11 +325,11 @@ def end(
     state: State,
     now: datetime,
     *,
-    result: Message | None,
+    result: EncodedResult | None,
     error: OperationError | None,
 ) -> RowData | None:
     """The operation ended in ``state``; None when it was not in ``from_states`` any more."""
-    field, data = result_to_json(result) if result is not None else (None, None)
+    field, data = result if result is not None else (None, None)
     return _live_update(
         session,
         _END,
