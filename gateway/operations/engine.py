@@ -471,25 +471,26 @@ class OperationEngine:
         database otherwise (re-read at every change made here, and at least
         every WATCH_POLL_SECONDS for changes made by other processes).
         """
-        next_index, first, seen = from_index, True, None
-        # Held from before the first look: the record of an operation that ends
-        # meanwhile leaves the process's table, not the watcher's hands.
-        live = self._live.get(op_id)
-        op, changed = await self._look(op_id, next_index)
-        while True:
-            progress, op.progress = op.progress, []
-            if first:
-                yield op
-            for item in progress:
-                yield item
-                next_index = item.index + 1
-            if op.ended:
-                yield op
-                return
-            if not first and (op.state, op.cancel_requested) != seen:
-                yield op
-            seen, first = (op.state, op.cancel_requested), False
-            op, changed, live = await self._next_change(op_id, next_index, changed, live)
+        with self._live.watching(op_id):
+            next_index, first, seen = from_index, True, None
+            # Held from before the first look: the record of an operation that ends
+            # meanwhile leaves the process's table, not the watcher's hands.
+            live = self._live.get(op_id)
+            op, changed = await self._look(op_id, next_index)
+            while True:
+                progress, op.progress = op.progress, []
+                if first:
+                    yield op
+                for item in progress:
+                    yield item
+                    next_index = item.index + 1
+                if op.ended:
+                    yield op
+                    return
+                if not first and (op.state, op.cancel_requested) != seen:
+                    yield op
+                seen, first = (op.state, op.cancel_requested), False
+                op, changed, live = await self._next_change(op_id, next_index, changed, live)
 
     async def _look(self, op_id: str, next_index: int) -> tuple[Operation, asyncio.Event]:
         """The operation in the database, and an event set at any change made here after it."""

@@ -17,6 +17,8 @@ wrote message ``i``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from gateway.operations.model import Operation, Progress
@@ -49,6 +51,7 @@ class LiveOperations:
     def __init__(self) -> None:
         self._ops: dict[str, LiveOperation] = {}
         self._changed: dict[str, asyncio.Event] = {}
+        self._watchers: dict[str, int] = {}
 
     def get(self, op_id: str) -> LiveOperation | None:
         return self._ops.get(op_id)
@@ -86,6 +89,19 @@ class LiveOperations:
     def forget(self, op_id: str) -> None:
         self._ops.pop(op_id, None)
         self.notify(op_id)
+
+    @contextmanager
+    def watching(self, op_id: str) -> Iterator[None]:
+        """While a watcher follows the operation (its wake-up event is dropped after the last)."""
+        self._watchers[op_id] = self._watchers.get(op_id, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._watchers.pop(op_id) - 1
+            if left:
+                self._watchers[op_id] = left
+            else:
+                self._changed.pop(op_id, None)
 
     def changed(self, op_id: str) -> asyncio.Event:
         """An event set at the next change of the operation (take it before looking)."""

@@ -80,3 +80,15 @@ async def test_the_end_wakes_watchers_who_keep_the_record_they_hold() -> None:
     assert live.get("op1") is None
     assert record.since(0).state == State.SUCCEEDED
     assert record.since(0).progress[-1].index == 1
+
+
+async def test_the_wake_up_event_goes_with_the_last_watcher() -> None:
+    live = LiveOperations()
+    with live.watching("op1"):
+        first = live.changed("op1")
+        with live.watching("op1"):
+            assert live.changed("op1") is first
+        assert live.changed("op1") is first  # one watcher left
+    # Nobody watches: a new watcher gets a new event, nothing is kept meanwhile.
+    with live.watching("op1"):
+        assert live.changed("op1") is not first
