@@ -213,8 +213,6 @@ class OperationEngine:
             return await self._db.threaded.write(body)
         except IntegrityError:
             self._next_index.pop(op_id, None)
-            if op_id not in self._tasks:
-                raise
         except BaseException:
             self._next_index.pop(op_id, None)  # the cached index may be one too far
             raise
