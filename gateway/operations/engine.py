@@ -35,7 +35,7 @@ from gateway.db import Database, utcnow
 from gateway.logs import get_logger
 from gateway.operations import store
 from gateway.operations.errors import failed_precondition, not_found, request_id_reused
-from gateway.operations.live import LiveOperation, LiveOperations
+from gateway.operations.live import LiveOperations
 from gateway.operations.model import (
     TRANSITIONS,
     ListFilter,
@@ -49,6 +49,7 @@ from gateway.operations.model import (
     interrupted,
     summary,
 )
+from gateway.operations.watching import WatchEvent, follow
 
 log = get_logger(__name__)
 
@@ -134,9 +135,6 @@ def _fingerprint(kind: str, target: str, request: Message, as_json: dict[str, An
 class Page:
     operations: list[Operation]
     next_page_token: str
-
-
-WatchEvent = Operation | Progress
 
 
 # A change the engine committed: the operation as it now is, the progress it
@@ -461,59 +459,17 @@ class OperationEngine:
         ops, token = await self._db.threaded.read(read)
         return Page(ops, token)
 
-    async def watch(self, op_id: str, from_index: int = 0) -> AsyncIterator[WatchEvent]:
+    def watch(self, op_id: str, from_index: int = 0) -> AsyncIterator[WatchEvent]:
         """The operation (first), its progress from ``from_index``, state changes, the end.
 
         The first look is in the database; what follows comes from this
         process's memory while the operation runs here, and from the
-        database otherwise (re-read at every change made here, and at least
-        every WATCH_POLL_SECONDS for changes made by other processes).
+        database otherwise (see :mod:`gateway.operations.watching`).
         """
-        with self._live.watching(op_id):
-            next_index, first, seen = from_index, True, None
-            # Held from before the first look: the record of an operation that ends
-            # meanwhile leaves the process's table, not the watcher's hands.
-            live = self._live.get(op_id)
-            op, changed = await self._look(op_id, next_index)
-            while True:
-                progress, op.progress = op.progress, []
-                if first:
-                    yield op
-                for item in progress:
-                    yield item
-                    next_index = item.index + 1
-                if op.ended:
-                    yield op
-                    return
-                if not first and (op.state, op.cancel_requested) != seen:
-                    yield op
-                seen, first = (op.state, op.cancel_requested), False
-                op, changed, live = await self._next_change(op_id, next_index, changed, live)
+        return follow(self._live, self._read_from, op_id, from_index, WATCH_POLL_SECONDS)
 
-    async def _look(self, op_id: str, next_index: int) -> tuple[Operation, asyncio.Event]:
-        """The operation in the database, and an event set at any change made here after it."""
-        changed = self._live.changed(op_id)  # taken before reading: no change slips between
-        return await self.get(op_id, progress_from=next_index), changed
-
-    async def _next_change(
-        self, op_id: str, next_index: int, changed: asyncio.Event, live: LiveOperation | None
-    ) -> tuple[Operation, asyncio.Event, LiveOperation | None]:
-        """The operation with its progress from ``next_index``, once something changed."""
-        live = self._live.get(op_id) or live
-        if live is None or not live.has_news(next_index):
-            if live is not None and live.base > next_index:
-                return (*await self._look(op_id, next_index), live)
-            if not changed.is_set():
-                try:
-                    async with asyncio.timeout(WATCH_POLL_SECONDS):
-                        await changed.wait()
-                except TimeoutError:
-                    return (*await self._look(op_id, next_index), live)
-            live = self._live.get(op_id) or live
-        if live is not None and live.has_news(next_index):
-            # Memory and the event change together (no await between): nothing is missed.
-            return live.since(next_index), self._live.changed(op_id), live
-        return (*await self._look(op_id, next_index), live)
+    async def _read_from(self, op_id: str, progress_from: int) -> Operation:
+        return await self.get(op_id, progress_from=progress_from)
 
     # --- cancelling ----------------------------------------------------------------
     async def cancel(self, op_id: str, caller: str) -> Operation:
