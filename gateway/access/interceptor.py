@@ -95,6 +95,9 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self._tokens = tokens
         self._audit = audit
         self._writes: set[asyncio.Future[None]] = set()
+        # Wrapped handlers by method, with the handler each wraps: grpc asks the
+        # interceptor on every call, and a method's handler does not change.
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     def identify(self, context: Context) -> str:
         """The caller's identity, or ApiError UNAUTHENTICATED."""
@@ -138,11 +141,17 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         method = handler_call_details.method
         if handler is None or not method.startswith(API_PREFIX):
             return handler
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
         if handler.unary_unary:
-            return self._unary(handler, method)
-        if handler.unary_stream:
-            return self._stream(handler, method)
-        return handler  # the API has no client-streaming methods
+            wrapped = self._unary(handler, method)
+        elif handler.unary_stream:
+            wrapped = self._stream(handler, method)
+        else:
+            wrapped = handler  # the API has no client-streaming methods
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
     def _unary(self, handler: Any, method: str) -> Any:
         inner = handler.unary_unary

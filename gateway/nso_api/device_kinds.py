@@ -77,20 +77,20 @@ def device_kinds(nso: ClientSource) -> list[OperationKind]:  # noqa: PLR0915 - o
             except NsoError as exc:  # NSO unreachable, timed out: the whole check fails
                 raise operation_failure(exc, what="device", name=name) from None
 
-        if not single:
-            await ctx.progress(f"checking {len(names)} devices")
+        if single:  # no task, no progress: the one answer is the result
+            return res.CheckSyncResult(devices=[sync_state(await one(names[0]))])
+        await ctx.progress(f"checking {len(names)} devices")
         tasks = [asyncio.ensure_future(one(name)) for name in names]
         results: dict[str, res.DeviceSyncState] = {}
         try:
             for done in asyncio.as_completed(tasks):
                 state = sync_state(await done)
                 results[state.device] = state
-                if not single:
-                    verdict = res.DeviceSyncState.Result.Name(state.result).removeprefix("RESULT_")
-                    await ctx.progress(
-                        f"{state.device}: {verdict.lower().replace('_', '-')} "
-                        f"({len(results)}/{len(names)})"
-                    )
+                verdict = res.DeviceSyncState.Result.Name(state.result).removeprefix("RESULT_")
+                await ctx.progress(
+                    f"{state.device}: {verdict.lower().replace('_', '-')} "
+                    f"({len(results)}/{len(names)})"
+                )
         finally:
             for task in tasks:
                 task.cancel()

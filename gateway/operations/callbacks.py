@@ -15,26 +15,27 @@ progress callback: ``{"name", "kind", "target", "state", "progress": {...}}``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 from google.protobuf import json_format
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from gateway.db import table_of, utcnow
 from gateway.logs import get_logger
 from gateway.operations.messages import operation_to_proto, progress_to_proto, state_to_proto
 from gateway.operations.model import Operation, Progress
-from gateway.outbox import DeliveryError, DeliveryRefused, Envelope, Outbox
+from gateway.outbox import PENDING, DeliveryError, DeliveryRefused, Envelope, Outbox, OutboxRow
 from nsgw_proto.nsgw.v1 import operations_pb2
 
 CHANNEL = "operation-callback"
 EVENT_HEADER = "X-Nsgw-Event"
 OPERATION_HEADER = "X-Nsgw-Operation"
 log = get_logger(__name__)
-# Session.info key: the session's next commit wakes the outbox.
-_WAKE_REGISTERED = "nsgw.operations.wake_outbox"
+_INSERT_OUTBOX = insert(table_of(OutboxRow))  # built once
 
 
 def end_payload(op: Operation) -> bytes:
@@ -55,48 +56,58 @@ def progress_payload(op: Operation, progress: Progress) -> bytes:
 class CallbackNotifier:
     """Queues callbacks in the transaction of the change (the engine's Notifier).
 
-    The outbox is woken after a transaction that queued a callback commits,
-    and only then: waking it for every state change would make it scan the
-    database (and on SQLite queue for the write lock) once per change.
+    The rows go straight into the outbox table on the engine's synchronous
+    session (one statement built once); the engine calls :meth:`after_commit`
+    after a transaction that queued a callback committed, and only then:
+    waking the outbox for every state change would make it scan the database
+    once per change.
     """
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: Outbox, clock: Callable[[], datetime] = utcnow) -> None:
         self._outbox = outbox
+        self._clock = clock
 
-    def _add(self, session: AsyncSession, ordering_key: str, **message: Any) -> None:
-        self._outbox.add(session, CHANNEL, ordering_key, **message)
-        sync_session = session.sync_session
-        if not sync_session.info.get(_WAKE_REGISTERED):
-            sync_session.info[_WAKE_REGISTERED] = True
-            # Stays registered (and the flag set) until a commit fires it.
-            event.listen(sync_session, "after_commit", self._wake_after_commit, once=True)
+    def _add(self, session: Session, ordering_key: str, **message: Any) -> bool:
+        now = self._clock()
+        session.execute(
+            _INSERT_OUTBOX,
+            {
+                "channel": CHANNEL,
+                "ordering_key": ordering_key,
+                "state": PENDING,
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                **message,
+            },
+        )
+        return True
 
-    def _wake_after_commit(self, sync_session: Session) -> None:
-        sync_session.info.pop(_WAKE_REGISTERED, None)
-        self._outbox.wake()
+    def on_progress(self, session: Session, op: Operation, progress: Progress) -> bool:
+        if not op.progress_url:
+            return False
+        return self._add(
+            session,
+            f"{op.id}/progress",
+            destination=op.progress_url,
+            payload=progress_payload(op, progress),
+            attributes={"operation": op.name, "event": "progress", "index": progress.index},
+        )
 
-    def on_progress(self, session: AsyncSession, op: Operation, progress: Progress) -> None:
-        if op.progress_url:
-            self._add(
-                session,
-                f"{op.id}/progress",
-                destination=op.progress_url,
-                payload=progress_payload(op, progress),
-                attributes={"operation": op.name, "event": "progress", "index": progress.index},
-            )
-
-    def on_end(self, session: AsyncSession, op: Operation) -> None:
-        if op.callback_url:
-            self._add(
-                session,
-                op.id,
-                destination=op.callback_url,
-                payload=end_payload(op),
-                attributes={"operation": op.name, "event": "end", "state": op.state.value},
-            )
+    def on_end(self, session: Session, op: Operation) -> bool:
+        if not op.callback_url:
+            return False
+        return self._add(
+            session,
+            op.id,
+            destination=op.callback_url,
+            payload=end_payload(op),
+            attributes={"operation": op.name, "event": "end", "state": op.state.value},
+        )
 
     def after_commit(self) -> None:
-        """Nothing to do: the transactions that queued a callback wake the outbox themselves."""
+        """A transaction that queued callbacks committed: the outbox delivers them now."""
+        self._outbox.wake()
 
 
 class CallbackSender:

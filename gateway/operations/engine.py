@@ -18,25 +18,26 @@ restart); resumable ones stay RUNNING and resume on the next start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gateway.db import Database, utcnow
 from gateway.logs import get_logger
 from gateway.operations import store
 from gateway.operations.errors import failed_precondition, not_found, request_id_reused
+from gateway.operations.live import LiveOperations
 from gateway.operations.model import (
+    TRANSITIONS,
     ListFilter,
     Operation,
     OperationError,
@@ -44,17 +45,18 @@ from gateway.operations.model import (
     Progress,
     State,
     cancelled_by_caller,
-    check_transition,
     internal_failure,
     interrupted,
     summary,
 )
+from gateway.operations.watching import WatchEvent, follow
 
 log = get_logger(__name__)
 
 # A watcher re-reads the database at least this often, in case a change was
 # made by another process sharing the database.
 WATCH_POLL_SECONDS = 1.0
+LIVE = (State.PENDING, State.RUNNING)
 
 
 class OperationContext:
@@ -96,24 +98,33 @@ class OperationKind:
 
 
 class Notifier(Protocol):
-    """Told about changes inside the transaction that makes them (e.g. to queue callbacks)."""
+    """Told about changes inside the transaction that makes them (e.g. to queue callbacks).
 
-    def on_progress(self, session: AsyncSession, op: Operation, progress: Progress) -> None: ...
+    ``on_progress`` and ``on_end`` run in the engine's unit of work on the
+    database thread (plain synchronous SQLAlchemy) and answer whether they
+    queued something; ``after_commit`` then runs on the event loop once that
+    transaction committed.
+    """
 
-    def on_end(self, session: AsyncSession, op: Operation) -> None: ...
+    def on_progress(self, session: Session, op: Operation, progress: Progress) -> bool: ...
+
+    def on_end(self, session: Session, op: Operation) -> bool: ...
 
     def after_commit(self) -> None: ...
 
 
 def request_fingerprint(kind: str, target: str, request: Message) -> str:
     """The hash of the canonical form of a request: same request, same hash."""
+    return _fingerprint(kind, target, request, _as_json(request))
+
+
+def _as_json(request: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(request, preserving_proto_field_name=True)
+
+
+def _fingerprint(kind: str, target: str, request: Message, as_json: dict[str, Any]) -> str:
     canonical = json.dumps(
-        {
-            "kind": kind,
-            "target": target,
-            "type": request.DESCRIPTOR.full_name,
-            "request": json_format.MessageToDict(request, preserving_proto_field_name=True),
-        },
+        {"kind": kind, "target": target, "type": request.DESCRIPTOR.full_name, "request": as_json},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -126,7 +137,10 @@ class Page:
     next_page_token: str
 
 
-WatchEvent = Operation | Progress
+# A change the engine committed: the operation as it now is, the progress it
+# added, and whether the notifier queued something (after_commit is due).
+_Change = tuple[Operation, list[Progress], bool]
+T = TypeVar("T")
 
 
 class OperationEngine:
@@ -143,7 +157,10 @@ class OperationEngine:
         self._kinds: dict[str, OperationKind] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancelled_by: dict[str, str] = {}
-        self._changed: dict[str, asyncio.Event] = {}
+        self._live = LiveOperations()
+        # The index of the next progress message of operations running here
+        # (touched only inside units of work; absent: counted in the database).
+        self._next_index: dict[str, int] = {}
 
     # --- kinds ---------------------------------------------------------------
     def register(self, kind: OperationKind) -> None:
@@ -158,21 +175,21 @@ class OperationEngine:
     # --- life cycle ------------------------------------------------------------
     async def start(self) -> None:
         """Resume or fail what a previous process left unfinished."""
-        async with self._db.sessions() as session:
-            leftovers = await store.unfinished(session)
+        leftovers = await self._db.threaded.read(store.unfinished)
         for row in leftovers:
-            kind = self._kinds.get(row.kind)
-            if kind is not None and (kind.resumable or row.state == State.PENDING.value):
-                request = json_format.ParseDict(row.request, kind.request_type())
-                log.info("operation resumed after restart", operation=f"operations/{row.id}")
-                self._launch(row.id, kind, request, resumed=row.state == State.RUNNING.value)
+            op_id, state = row["id"], row["state"]
+            kind = self._kinds.get(row["kind"])
+            if kind is not None and (kind.resumable or state == State.PENDING.value):
+                request = json_format.ParseDict(row["request"], kind.request_type())
+                log.info("operation resumed after restart", operation=f"operations/{op_id}")
+                self._launch(op_id, kind, request, resumed=state == State.RUNNING.value)
                 continue
             why = (
                 "the gateway stopped while it was running"
                 if kind is not None
-                else f"operations of kind {row.kind} are not served by this gateway now"
+                else f"operations of kind {row['kind']} are not served by this gateway now"
             )
-            await self._finish(row.id, State.FAILED, error=interrupted(why))
+            await self._finish(op_id, State.FAILED, error=interrupted(why))
 
     async def stop(self) -> None:
         """Stop running work: non-resumable operations end FAILED (interrupted)."""
@@ -181,6 +198,50 @@ class OperationEngine:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- units of work ---------------------------------------------------------
+    async def _write(self, op_id: str, body: Callable[[Session], T]) -> T:
+        """``body`` as one transaction on the database thread.
+
+        A progress index already taken (another process sharing the database
+        wrote progress of this operation) is counted again in the database
+        and the unit runs once more.
+        """
+        try:
+            return await self._db.threaded.write(body)
+        except IntegrityError:
+            self._next_index.pop(op_id, None)
+        except BaseException:
+            self._next_index.pop(op_id, None)  # the cached index may be one too far
+            raise
+        try:
+            return await self._db.threaded.write(body)
+        except BaseException:
+            self._next_index.pop(op_id, None)
+            raise
+
+    def _index(self, session: Session, op_id: str) -> int:
+        """The index of the operation's next progress message (inside a unit of work)."""
+        index = self._next_index.get(op_id)
+        if index is None:
+            index = store.next_progress_index(session, op_id)
+        if op_id in self._tasks:
+            self._next_index[op_id] = index + 1
+        return index
+
+    def _add_progress(
+        self, session: Session, op: Operation, message: str, now: datetime
+    ) -> tuple[Progress, bool]:
+        progress = store.add_progress(session, op.id, self._index(session, op.id), message, now)
+        queued = self._notifier.on_progress(session, op, progress) if self._notifier else False
+        return progress, queued
+
+    def _committed(self, change: _Change) -> None:
+        """Tell watchers and the notifier about a committed change."""
+        op, progress, queued = change
+        self._live.publish(op, progress, running_here=op.id in self._tasks)
+        if queued and self._notifier:
+            self._notifier.after_commit()
 
     # --- starting --------------------------------------------------------------
     async def submit(
@@ -205,49 +266,46 @@ class OperationEngine:
             raise KeyError(f"no operation kind {kind_name!r} is registered")
         if not isinstance(request, kind.request_type):
             raise TypeError(f"{kind_name} takes {kind.request_type.__name__} requests")
-        fingerprint = request_fingerprint(kind_name, target, request)
+        as_json = _as_json(request)
+        fingerprint = _fingerprint(kind_name, target, request, as_json)
         request_id = request_id or uuid.uuid4().hex
-        for attempt in range(2):
-            try:
-                async with self._db.transaction() as session:
-                    existing = await store.by_request_id(session, request_id)
-                    if existing is not None:
-                        if existing.request_hash != fingerprint:
-                            raise request_id_reused(
-                                request_id, f"operations/{existing.id}", existing.kind
-                            )
-                        progress = await store.progress_of(session, existing.id)
-                        return self._domain(existing, progress), False
-                    now = self._clock()
-                    row = store.OperationRow(
-                        id=uuid.uuid4().hex,
-                        kind=kind_name,
-                        target=target,
-                        state=State.PENDING.value,
-                        caller=caller,
-                        request_id=request_id,
-                        request_hash=fingerprint,
-                        request_type=request.DESCRIPTOR.full_name,
-                        request=json_format.MessageToDict(
-                            request, preserving_proto_field_name=True
-                        ),
-                        callback_url=callback_url,
-                        progress_url=progress_url,
-                        cancel_requested=False,
-                        create_time=now,
-                        update_time=now,
-                    )
-                    session.add(row)
-            except IntegrityError:
-                # A concurrent submit with the same request_id won: answer as a retry.
-                if attempt:
-                    raise
-                continue
-            op = self._domain(row, [])
-            log.info("operation accepted", caller=caller, **summary(op))
-            self._launch(row.id, kind, request, resumed=False)
-            return op, True
-        raise AssertionError("unreachable")  # pragma: no cover
+        now = self._clock()
+        row = store.new_row(
+            id=uuid.uuid4().hex,
+            kind=kind_name,
+            target=target,
+            state=State.PENDING.value,
+            caller=caller,
+            request_id=request_id,
+            request_hash=fingerprint,
+            request_type=request.DESCRIPTOR.full_name,
+            request=as_json,
+            callback_url=callback_url,
+            progress_url=progress_url,
+            create_time=now,
+            update_time=now,
+        )
+
+        def record(session: Session) -> Operation | None:
+            if store.insert_new(session, row):
+                return None
+            existing = store.by_request_id(session, request_id)
+            if existing is None:  # pragma: no cover - the row that was in the way is there
+                raise RuntimeError(f"request_id {request_id!r} is taken but not found")
+            if existing["request_hash"] != fingerprint:
+                raise request_id_reused(
+                    request_id, f"operations/{existing['id']}", existing["kind"]
+                )
+            return self._domain(existing, store.progress_of(session, existing["id"]))
+
+        recorded = await self._db.threaded.write(record)
+        if recorded is not None:
+            return recorded, False
+        op = self._domain(row)
+        log.info("operation accepted", caller=caller, **summary(op))
+        self._launch(op.id, kind, request, resumed=False)
+        self._live.begin(op)
+        return op, True
 
     def _launch(self, op_id: str, kind: OperationKind, request: Message, resumed: bool) -> None:
         task = asyncio.create_task(self._execute(op_id, kind, request, resumed), name=op_id)
@@ -257,6 +315,8 @@ class OperationEngine:
     def _forget(self, op_id: str) -> None:
         self._tasks.pop(op_id, None)
         self._cancelled_by.pop(op_id, None)
+        self._next_index.pop(op_id, None)
+        self._live.forget(op_id)
 
     # --- running ---------------------------------------------------------------
     async def _execute(
@@ -267,10 +327,10 @@ class OperationEngine:
             if started is None:
                 return  # cancelled or failed before it could run
             result = await kind.run(OperationContext(self, started, request, resumed))
-            if result is not None:
-                store.result_to_json(result)  # TypeError: not an Operation result type
-            # Inside the try: a cancel landing while the result is written ends it CANCELLED.
-            await self._finish(op_id, State.SUCCEEDED, result=result)
+            # TypeError when it is not an Operation result type.
+            encoded = store.result_to_json(result) if result is not None else None
+            # Inside the try: a cancel landing before the result is written ends it CANCELLED.
+            await self._finish(op_id, State.SUCCEEDED, result=encoded)
         except asyncio.CancelledError:
             cancelled_by = self._cancelled_by.pop(op_id, None)
             if cancelled_by is not None:
@@ -286,138 +346,140 @@ class OperationEngine:
             await self._finish(op_id, State.FAILED, error=internal_failure(exc))
 
     async def _start_running(self, op_id: str, resumed: bool) -> Operation | None:
-        async with self._db.transaction() as session:
-            row = await store.get(session, op_id, lock=True)
-            if row is None or State(row.state).ended:
-                return None
+        text = "resumed after a restart" if resumed else "started"
+
+        def start(session: Session) -> _Change | None:
             now = self._clock()
-            if row.state == State.PENDING.value:
-                check_transition(State.PENDING, State.RUNNING)
-                row.state = State.RUNNING.value
-            row.update_time = now
-            text = "resumed after a restart" if resumed else "started"
-            progress = await store.add_progress(session, op_id, text, now)
-            op = self._domain(row, [])
-            if self._notifier:
-                self._notifier.on_progress(session, op, progress)
-        self._changed_now(op_id)
-        return op
+            row = store.start(session, op_id, now)
+            if row is None:
+                return None  # it ended meanwhile (cancelled, or failed by another process)
+            op = self._domain(row)
+            progress, queued = self._add_progress(session, op, text, now)
+            return op, [progress], queued
+
+        change = await self._write(op_id, start)
+        if change is None:
+            self._live.notify(op_id)
+            return None
+        self._committed(change)
+        return change[0]
 
     async def _progress(self, op_id: str, message: str) -> None:
-        async with self._db.transaction() as session:
-            row = await store.get(session, op_id, lock=True)
-            if row is None or State(row.state).ended:
-                return
+        def report(session: Session) -> _Change | None:
             now = self._clock()
-            row.update_time = now
-            progress = await store.add_progress(session, op_id, message, now)
-            if self._notifier:
-                self._notifier.on_progress(session, self._domain(row, []), progress)
-        self._changed_now(op_id)
+            row = store.touch(session, op_id, now)
+            if row is None:
+                return None
+            op = self._domain(row)
+            progress, queued = self._add_progress(session, op, message, now)
+            return op, [progress], queued
+
+        change = await self._write(op_id, report)
+        if change is not None:
+            self._committed(change)
+
+    def _end(
+        self,
+        session: Session,
+        op_id: str,
+        state: State,
+        *,
+        result: store.EncodedResult | None = None,
+        error: OperationError | None = None,
+    ) -> _Change | None:
+        """End a live operation in ``state`` (inside a unit of work); None if it had ended."""
+        from_states = [s.value for s in LIVE if state in TRANSITIONS[s]]
+        now = self._clock()
+        row = store.end(session, op_id, from_states, state, now, result=result, error=error)
+        if row is None:
+            return None
+        op = self._domain(row)
+        text = {
+            State.SUCCEEDED: "succeeded",
+            State.FAILED: f"failed: {error.message if error else 'unknown error'}",
+            State.CANCELLED: "cancelled",
+        }[state]
+        last, queued = self._add_progress(session, op, text, now)
+        if self._notifier:
+            # The end callback carries every progress message.
+            full = (
+                replace(op, progress=store.progress_of(session, op_id)) if op.callback_url else op
+            )
+            queued = self._notifier.on_end(session, full) or queued
+        return op, [last], queued
 
     async def _finish(
         self,
         op_id: str,
         state: State,
         *,
-        result: Message | None = None,
+        result: store.EncodedResult | None = None,
         error: OperationError | None = None,
-        session: AsyncSession | None = None,
     ) -> None:
-        if session is None:
-            async with self._db.transaction() as own:
-                await self._finish(op_id, state, result=result, error=error, session=own)
-            self._changed_now(op_id)
-            return
-        row = await store.get(session, op_id, lock=True)
-        if row is None or State(row.state).ended:
-            return
-        check_transition(State(row.state), state)
-        now = self._clock()
-        row.state = state.value
-        row.update_time = row.end_time = now
-        if result is not None:
-            row.result_field, row.result = store.result_to_json(result)
-        store.set_error(row, error)
-        text = {
-            State.SUCCEEDED: "succeeded",
-            State.FAILED: f"failed: {error.message if error else 'unknown error'}",
-            State.CANCELLED: "cancelled",
-        }[state]
-        last = await store.add_progress(session, op_id, text, now)
-        await session.flush()
-        op = self._domain(row, await store.progress_of(session, op_id))
-        log.info("operation ended", **summary(op), reason=error.reason if error else None)
-        if self._notifier:
-            self._notifier.on_progress(session, op, last)
-            self._notifier.on_end(session, op)
+        def finish(session: Session) -> _Change | None:
+            return self._end(session, op_id, state, result=result, error=error)
 
-    def _changed_now(self, op_id: str) -> None:
-        event = self._changed.pop(op_id, None)
-        if event is not None:
-            event.set()
-        if self._notifier:
-            self._notifier.after_commit()
+        change = await self._write(op_id, finish)
+        if change is None:
+            self._live.notify(op_id)  # watchers look in the database
+            return
+        log.info("operation ended", **summary(change[0]), reason=error.reason if error else None)
+        self._committed(change)
 
     # --- reading -----------------------------------------------------------------
-    def _domain(self, row: store.OperationRow, progress: list[store.ProgressRow]) -> Operation:
-        kind = self._kinds.get(row.kind)
-        running = row.state == State.RUNNING.value
+    def _domain(self, row: store.RowData, progress: Sequence[Progress] = ()) -> Operation:
+        kind = self._kinds.get(row["kind"])
+        running = row["state"] == State.RUNNING.value
         cancellable = kind is not None and (kind.cancellable or not running)
         return store.to_domain(row, progress, cancellable=cancellable)
 
     async def get(self, op_id: str, *, progress_from: int = 0) -> Operation:
-        async with self._db.reading() as session:
-            row = await store.get(session, op_id)
+        def read(session: Session) -> Operation:
+            row = store.get(session, op_id)
             if row is None:
                 raise not_found("operation", f"operations/{op_id}")
-            return self._domain(row, await store.progress_of(session, op_id, progress_from))
+            return self._domain(row, store.progress_of(session, op_id, progress_from))
+
+        return await self._db.threaded.read(read)
 
     async def list(
         self, flt: ListFilter, *, page_size: int, page_token: str = "", include_progress: bool
     ) -> Page:
         key = store.filter_key(flt)
         after = store.decode_page_token(page_token, key) if page_token else None
-        async with self._db.reading() as session:
-            rows, more = await store.list_page(session, flt, page_size, after)
+
+        def read(session: Session) -> tuple[list[Operation], str]:
+            rows, more = store.list_page(session, flt, page_size, after)
             ops = [
-                self._domain(
-                    row, await store.progress_of(session, row.id) if include_progress else []
-                )
+                self._domain(row, store.progress_of(session, row["id"]) if include_progress else ())
                 for row in rows
             ]
-        token = store.encode_page_token(rows[-1], key) if more and rows else ""
+            return ops, store.encode_page_token(rows[-1], key) if more and rows else ""
+
+        ops, token = await self._db.threaded.read(read)
         return Page(ops, token)
 
-    async def watch(self, op_id: str, from_index: int = 0) -> AsyncIterator[WatchEvent]:
-        """The operation (first), its progress from ``from_index``, state changes, the end."""
-        next_index, first, seen = from_index, True, None
-        while True:
-            changed = self._changed.setdefault(op_id, asyncio.Event())
-            op = await self.get(op_id, progress_from=next_index)
-            progress, op.progress = op.progress, []
-            if first:
-                yield op
-            for item in progress:
-                yield item
-                next_index = item.index + 1
-            if op.ended:
-                yield op
-                return
-            if not first and (op.state, op.cancel_requested) != seen:
-                yield op
-            seen, first = (op.state, op.cancel_requested), False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), WATCH_POLL_SECONDS)
+    def watch(self, op_id: str, from_index: int = 0) -> AsyncIterator[WatchEvent]:
+        """The operation (first), its progress from ``from_index``, state changes, the end.
+
+        The first look is in the database; what follows comes from this
+        process's memory while the operation runs here, and from the
+        database otherwise (see :mod:`gateway.operations.watching`).
+        """
+        return follow(self._live, self._read_from, op_id, from_index, WATCH_POLL_SECONDS)
+
+    async def _read_from(self, op_id: str, progress_from: int) -> Operation:
+        return await self.get(op_id, progress_from=progress_from)
 
     # --- cancelling ----------------------------------------------------------------
     async def cancel(self, op_id: str, caller: str) -> Operation:
-        async with self._db.transaction() as session:
-            row = await store.get(session, op_id, lock=True)
+        name = f"operations/{op_id}"
+
+        def ask(session: Session) -> tuple[_Change, bool]:
+            row = store.get(session, op_id, lock=True)
             if row is None:
-                raise not_found("operation", f"operations/{op_id}")
-            state = State(row.state)
-            name = f"operations/{op_id}"
+                raise not_found("operation", name)
+            state = State(row["state"])
             if state.ended:
                 raise failed_precondition(
                     "OPERATION_ENDED",
@@ -425,39 +487,52 @@ class OperationEngine:
                     operation=name,
                     state=state.value.upper(),
                 )
-            kind = self._kinds.get(row.kind)
+            kind = self._kinds.get(row["kind"])
             if state == State.RUNNING and (kind is None or not kind.cancellable):
                 raise failed_precondition(
                     "NOT_CANCELLABLE",
-                    f"{name} ({row.kind}) cannot be stopped once running",
+                    f"{name} ({row['kind']}) cannot be stopped once running",
                     operation=name,
-                    kind=row.kind,
+                    kind=row["kind"],
                 )
-            if not row.cancel_requested:
-                row.cancel_requested = True
-                row.update_time = self._clock()
-                asked = await store.add_progress(
-                    session, op_id, f"cancel requested by {caller}", row.update_time
+            added: list[Progress] = []
+            queued = False
+            op = self._domain(row)
+            if not row["cancel_requested"]:
+                now = self._clock()
+                asked = store.ask_cancel(session, op_id, now)
+                assert asked is not None  # locked, and not ended
+                op = self._domain(asked)
+                progress, queued = self._add_progress(
+                    session, op, f"cancel requested by {caller}", now
                 )
-                if self._notifier:
-                    self._notifier.on_progress(session, self._domain(row, []), asked)
+                added.append(progress)
+            ended = False
             if state == State.PENDING:
-                await self._finish(
-                    op_id, State.CANCELLED, error=cancelled_by_caller(caller), session=session
+                change = self._end(
+                    session, op_id, State.CANCELLED, error=cancelled_by_caller(caller)
                 )
-            await session.flush()
-            op = self._domain(row, await store.progress_of(session, op_id))
-        self._changed_now(op_id)
+                if change is not None:
+                    op, more, also = change
+                    added += more
+                    queued, ended = queued or also, True
+            op = replace(op, progress=store.progress_of(session, op_id))
+            return (op, added, queued), ended
+
+        change, ended = await self._write(op_id, ask)
+        if ended:
+            log.info("operation ended", **summary(change[0]), reason="CANCELLED_BY_CALLER")
+        self._committed(change)
         task = self._tasks.get(op_id)
         if task is not None and op_id not in self._cancelled_by:
             self._cancelled_by[op_id] = caller
             task.cancel()
-        return op
+        return change[0]
 
     async def purge(self, retention: timedelta) -> int:
         """Forget operations that ended more than ``retention`` ago; how many went."""
-        async with self._db.transaction() as session:
-            count = await store.purge_ended_before(session, self._clock() - retention)
+        cutoff = self._clock() - retention
+        count = await self._db.threaded.write(lambda s: store.purge_ended_before(s, cutoff))
         if count:
             log.info("ended operations purged", count=count, older_than=str(retention))
         return count

@@ -102,10 +102,10 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
             op_id = _op_id("name", request.name)
             if request.from_progress_index < 0:
                 raise invalid_argument([("from_progress_index", "must be 0 or more")])
-            await self._engine.get(op_id, progress_from=1 << 30)  # NOT_FOUND before streaming
         except ApiError as error:
             await abort(context, error)
         try:
+            # NOT_FOUND comes from the watch's first look, before anything is streamed.
             async for event in self._engine.watch(op_id, request.from_progress_index):
                 if isinstance(event, Operation):
                     yield operations_pb2.OperationUpdate(operation=operation_to_proto(event))

@@ -3,6 +3,14 @@
 Results are stored as the JSON form of their typed message together with the
 name of the ``Operation.result`` oneof field they fill, so any result kind
 round-trips without a table per kind.
+
+The queries are synchronous SQLAlchemy Core, run inside the engine's units of
+work on the database thread (``db.threaded``): one thread hop per unit, and
+statements built once at import (building a statement and its cache key each
+time costs more than running it on SQLite).  A state change is one
+conditional ``UPDATE ... RETURNING``: it takes the row lock (PostgreSQL),
+refuses to touch an operation that already ended (whichever process ended
+it), and hands back the row, so nothing is read twice.
 """
 
 from __future__ import annotations
@@ -10,7 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,15 +34,18 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     delete,
     func,
+    insert,
     or_,
     select,
+    update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gateway.db import Base, UtcDateTime
+from gateway.db import Base, UtcDateTime, table_of
 from gateway.operations.model import (
     ListFilter,
     Operation,
@@ -92,7 +103,11 @@ class ProgressRow(Base):
     message: Mapped[str] = mapped_column(Text)
 
 
-def result_to_json(result: Message) -> tuple[str, dict[str, Any]]:
+# A result as stored: the name of the Operation.result field it fills, and its JSON form.
+EncodedResult = tuple[str, dict[str, Any]]
+
+
+def result_to_json(result: Message) -> EncodedResult:
     """(oneof field name, JSON object) of a typed result; TypeError for a foreign message."""
     for field in _RESULT_ONEOF.fields:
         if (
@@ -109,111 +124,247 @@ def result_from_json(field_name: str, data: dict[str, Any]) -> Message:
     return json_format.ParseDict(data, type(message)())
 
 
-def _error(row: OperationRow) -> OperationError | None:
-    if row.error_code is None:
+# --- statements, built once ---------------------------------------------------
+_ops = table_of(OperationRow)
+_progress = table_of(ProgressRow)
+LIVE_STATES = (State.PENDING.value, State.RUNNING.value)
+# Every column but the request (only a restart needs it, see unfinished()).
+_COLUMNS = [c for c in _ops.c if c.name != "request"]
+_GET = select(*_COLUMNS).where(_ops.c.id == bindparam("op_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+_BY_REQUEST_ID = select(*_COLUMNS).where(_ops.c.request_id == bindparam("request_id"))
+# A new operation, unless its request_id is taken (then nothing: the caller
+# reads the one recorded).  On PostgreSQL a concurrent insert of the same
+# request_id is waited for, so the loser finds the winner's row.
+# (RETURNING says which: psycopg reports no row count for it.)
+_INSERT_NEW = {
+    "sqlite": sqlite.insert(_ops)
+    .on_conflict_do_nothing(index_elements=["request_id"])
+    .returning(_ops.c.id),
+    "postgresql": postgresql.insert(_ops)
+    .on_conflict_do_nothing(index_elements=["request_id"])
+    .returning(_ops.c.id),
+}
+_INSERT_PROGRESS = insert(_progress)
+_PROGRESS = (
+    select(_progress.c.index, _progress.c.time, _progress.c.message)
+    .where(_progress.c.operation_id == bindparam("op_id"), _progress.c.index >= bindparam("start"))
+    .order_by(_progress.c.index)
+)
+# The primary key (operation_id, index) answers this from its index alone.
+_LAST_INDEX = select(func.max(_progress.c.index)).where(
+    _progress.c.operation_id == bindparam("op_id")
+)
+_WHILE_LIVE = (
+    _ops.c.id == bindparam("op_id"),
+    _ops.c.state.in_(bindparam("from_states", expanding=True)),
+)
+# Bound parameters of SET clauses cannot be named after their columns.
+_START = (
+    update(_ops)
+    .where(*_WHILE_LIVE)
+    .values(state=bindparam("new_state"), update_time=bindparam("now"))
+    .returning(*_COLUMNS)
+)
+_TOUCH = update(_ops).where(*_WHILE_LIVE).values(update_time=bindparam("now")).returning(*_COLUMNS)
+_ASK_CANCEL = (
+    update(_ops)
+    .where(*_WHILE_LIVE)
+    .values(cancel_requested=True, update_time=bindparam("now"))
+    .returning(*_COLUMNS)
+)
+_END = (
+    update(_ops)
+    .where(*_WHILE_LIVE)
+    .values(
+        state=bindparam("new_state"),
+        update_time=bindparam("now"),
+        end_time=bindparam("now"),
+        result_field=bindparam("new_result_field"),
+        result=bindparam("new_result", type_=JSON),
+        error_code=bindparam("new_error_code"),
+        error_message=bindparam("new_error_message"),
+        error_reason=bindparam("new_error_reason"),
+        error_domain=bindparam("new_error_domain"),
+        error_metadata=bindparam("new_error_metadata", type_=JSON),
+        error_retry_delay=bindparam("new_error_retry_delay"),
+    )
+    .returning(*_COLUMNS)
+)
+_UNFINISHED = (
+    select(_ops).where(_ops.c.state.in_(LIVE_STATES)).order_by(_ops.c.create_time, _ops.c.id)
+)
+
+RowData = Mapping[Any, Any]  # a Core row's mapping, or the values of a new row
+
+
+def _error(row: RowData) -> OperationError | None:
+    if row["error_code"] is None:
         return None
     return OperationError(
-        code=row.error_code,
-        message=row.error_message or "",
-        reason=row.error_reason or "",
-        domain=row.error_domain or "",
-        metadata=dict(row.error_metadata or {}),
-        retry_delay=row.error_retry_delay,
+        code=row["error_code"],
+        message=row["error_message"] or "",
+        reason=row["error_reason"] or "",
+        domain=row["error_domain"] or "",
+        metadata=dict(row["error_metadata"] or {}),
+        retry_delay=row["error_retry_delay"],
     )
-
-
-def set_error(row: OperationRow, error: OperationError | None) -> None:
-    if error is None:
-        return
-    row.error_code = error.code
-    row.error_message = error.message
-    row.error_reason = error.reason
-    row.error_domain = error.domain
-    row.error_metadata = dict(error.metadata)
-    row.error_retry_delay = error.retry_delay
 
 
 def to_domain(
-    row: OperationRow, progress: Sequence[ProgressRow] = (), *, cancellable: bool = False
+    row: RowData, progress: Sequence[Progress] = (), *, cancellable: bool = False
 ) -> Operation:
-    state = State(row.state)
+    """The domain form of an operations row (a Core row's mapping, or the values inserted)."""
+    state = State(row["state"])
+    cancel_requested = bool(row["cancel_requested"])
     return Operation(
-        id=row.id,
-        kind=row.kind,
-        target=row.target,
+        id=row["id"],
+        kind=row["kind"],
+        target=row["target"],
         state=state,
-        caller=row.caller,
-        request_id=row.request_id,
-        create_time=row.create_time,
-        update_time=row.update_time,
-        end_time=row.end_time,
-        progress=[Progress(p.index, p.time, p.message) for p in progress],
+        caller=row["caller"],
+        request_id=row["request_id"],
+        create_time=row["create_time"],
+        update_time=row["update_time"],
+        end_time=row["end_time"],
+        progress=list(progress),
         result=(
-            result_from_json(row.result_field, row.result or {})
-            if row.result_field is not None
+            result_from_json(row["result_field"], row["result"] or {})
+            if row["result_field"] is not None
             else None
         ),
         error=_error(row),
-        cancel_requested=row.cancel_requested,
-        cancellable=cancellable and not state.ended and not row.cancel_requested,
-        callback_url=row.callback_url,
-        progress_url=row.progress_url,
+        cancel_requested=cancel_requested,
+        cancellable=cancellable and not state.ended and not cancel_requested,
+        callback_url=row["callback_url"],
+        progress_url=row["progress_url"],
     )
 
 
-async def get(session: AsyncSession, op_id: str, *, lock: bool = False) -> OperationRow | None:
-    query = select(OperationRow).where(OperationRow.id == op_id)
-    if lock:
-        query = query.with_for_update()
-    return (await session.execute(query)).scalar_one_or_none()
+def new_row(**values: Any) -> dict[str, Any]:
+    """Every column of a new operations row: ``values`` over the defaults."""
+    row: dict[str, Any] = {
+        "callback_url": "",
+        "progress_url": "",
+        "cancel_requested": False,
+        "result_field": None,
+        "result": None,
+        "error_code": None,
+        "error_reason": None,
+        "error_domain": None,
+        "error_message": None,
+        "error_metadata": None,
+        "error_retry_delay": None,
+        "end_time": None,
+    }
+    row.update(values)
+    return row
 
 
-async def by_request_id(session: AsyncSession, request_id: str) -> OperationRow | None:
-    query = select(OperationRow).where(OperationRow.request_id == request_id)
-    return (await session.execute(query)).scalar_one_or_none()
+def get(session: Session, op_id: str, *, lock: bool = False) -> RowData | None:
+    found = session.execute(_GET_FOR_UPDATE if lock else _GET, {"op_id": op_id}).first()
+    return found._mapping if found is not None else None
 
 
-async def progress_of(session: AsyncSession, op_id: str, from_index: int = 0) -> list[ProgressRow]:
-    query = (
-        select(ProgressRow)
-        .where(ProgressRow.operation_id == op_id, ProgressRow.index >= from_index)
-        .order_by(ProgressRow.index)
+def by_request_id(session: Session, request_id: str) -> RowData | None:
+    found = session.execute(_BY_REQUEST_ID, {"request_id": request_id}).first()
+    return found._mapping if found is not None else None
+
+
+def insert_new(session: Session, row: RowData) -> bool:
+    """Insert a new operation; False (and nothing written) when its request_id is taken."""
+    dialect = session.get_bind().dialect.name
+    return session.execute(_INSERT_NEW[dialect], dict(row)).first() is not None
+
+
+def progress_of(session: Session, op_id: str, from_index: int = 0) -> list[Progress]:
+    rows = session.execute(_PROGRESS, {"op_id": op_id, "start": from_index})
+    return [Progress(index, time, message) for index, time, message in rows]
+
+
+def next_progress_index(session: Session, op_id: str) -> int:
+    last = session.execute(_LAST_INDEX, {"op_id": op_id}).scalar()
+    return 0 if last is None else int(last) + 1
+
+
+def add_progress(
+    session: Session, op_id: str, index: int, message: str, time: datetime
+) -> Progress:
+    session.execute(
+        _INSERT_PROGRESS, {"operation_id": op_id, "index": index, "time": time, "message": message}
     )
-    return list((await session.execute(query)).scalars().all())
-
-
-async def add_progress(session: AsyncSession, op_id: str, message: str, time: datetime) -> Progress:
-    count = await session.execute(
-        select(func.count()).select_from(ProgressRow).where(ProgressRow.operation_id == op_id)
-    )
-    index = int(count.scalar_one())
-    session.add(ProgressRow(operation_id=op_id, index=index, time=time, message=message))
     return Progress(index, time, message)
 
 
-async def purge_ended_before(session: AsyncSession, cutoff: datetime) -> int:
-    """Delete operations that ended before ``cutoff`` (with their progress); how many."""
-    old = select(OperationRow.id).where(
-        OperationRow.end_time.is_not(None), OperationRow.end_time < cutoff
+def _live_update(
+    session: Session, statement: Any, op_id: str, from_states: Sequence[str], **values: Any
+) -> RowData | None:
+    params = {"op_id": op_id, "from_states": list(from_states), **values}
+    found = session.execute(statement, params).first()
+    return found._mapping if found is not None else None
+
+
+def start(session: Session, op_id: str, now: datetime) -> RowData | None:
+    """PENDING (or RUNNING, when resumed) to RUNNING; None when it ended meanwhile."""
+    return _live_update(session, _START, op_id, LIVE_STATES, new_state=State.RUNNING.value, now=now)
+
+
+def touch(session: Session, op_id: str, now: datetime) -> RowData | None:
+    """A new update_time on an operation that has not ended; None when it has."""
+    return _live_update(session, _TOUCH, op_id, LIVE_STATES, now=now)
+
+
+def ask_cancel(session: Session, op_id: str, now: datetime) -> RowData | None:
+    return _live_update(session, _ASK_CANCEL, op_id, LIVE_STATES, now=now)
+
+
+def end(
+    session: Session,
+    op_id: str,
+    from_states: Sequence[str],
+    state: State,
+    now: datetime,
+    *,
+    result: EncodedResult | None,
+    error: OperationError | None,
+) -> RowData | None:
+    """The operation ended in ``state``; None when it was not in ``from_states`` any more."""
+    field, data = result if result is not None else (None, None)
+    return _live_update(
+        session,
+        _END,
+        op_id,
+        from_states,
+        new_state=state.value,
+        now=now,
+        new_result_field=field,
+        new_result=data,
+        new_error_code=error.code if error else None,
+        new_error_message=error.message if error else None,
+        new_error_reason=error.reason if error else None,
+        new_error_domain=error.domain if error else None,
+        new_error_metadata=dict(error.metadata) if error else None,
+        new_error_retry_delay=error.retry_delay if error else None,
     )
-    ids = list((await session.execute(old)).scalars().all())
+
+
+def purge_ended_before(session: Session, cutoff: datetime) -> int:
+    """Delete operations that ended before ``cutoff`` (with their progress); how many."""
+    old = select(_ops.c.id).where(_ops.c.end_time.is_not(None), _ops.c.end_time < cutoff)
+    ids = list(session.execute(old).scalars().all())
     if ids:
-        await session.execute(delete(ProgressRow).where(ProgressRow.operation_id.in_(ids)))
-        await session.execute(delete(OperationRow).where(OperationRow.id.in_(ids)))
+        session.execute(delete(_progress).where(_progress.c.operation_id.in_(ids)))
+        session.execute(delete(_ops).where(_ops.c.id.in_(ids)))
     return len(ids)
 
 
-async def unfinished(session: AsyncSession) -> list[OperationRow]:
-    query = (
-        select(OperationRow)
-        .where(OperationRow.state.in_([State.PENDING.value, State.RUNNING.value]))
-        .order_by(OperationRow.create_time, OperationRow.id)
-    )
-    return list((await session.execute(query)).scalars().all())
+def unfinished(session: Session) -> list[RowData]:
+    """Operations left PENDING or RUNNING, oldest first, with their requests."""
+    return [row._mapping for row in session.execute(_UNFINISHED)]
 
 
-def encode_page_token(row: OperationRow, filter_key: str) -> str:
-    raw = json.dumps([row.create_time.isoformat(), row.id, filter_key]).encode()
+def encode_page_token(row: RowData, filter_key: str) -> str:
+    raw = json.dumps([row["create_time"].isoformat(), row["id"], filter_key]).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
@@ -241,11 +392,11 @@ def filter_key(flt: ListFilter) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
-async def list_page(
-    session: AsyncSession, flt: ListFilter, page_size: int, after: tuple[datetime, str] | None
-) -> tuple[list[OperationRow], bool]:
+def list_page(
+    session: Session, flt: ListFilter, page_size: int, after: tuple[datetime, str] | None
+) -> tuple[list[RowData], bool]:
     """One page, newest first, and whether more follow."""
-    query = select(OperationRow)
+    query = select(*_COLUMNS)
     if flt.states:
         query = query.where(OperationRow.state.in_([s.value for s in flt.states]))
     if flt.kinds:
@@ -267,5 +418,5 @@ async def list_page(
     query = query.order_by(OperationRow.create_time.desc(), OperationRow.id.desc()).limit(
         page_size + 1
     )
-    rows = list((await session.execute(query)).scalars().all())
+    rows: list[RowData] = [row._mapping for row in session.execute(query)]
     return rows[:page_size], len(rows) > page_size

@@ -17,7 +17,7 @@ from gateway.operations.engine import (
     request_fingerprint,
 )
 from gateway.operations.errors import ApiError
-from gateway.operations.model import Operation, State
+from gateway.operations.model import Operation, Progress, State
 from tests.gateway.operations.harness import Gates, job_request, register_test_kinds
 
 
@@ -284,3 +284,80 @@ async def test_submitting_an_unknown_kind_or_a_wrong_request_type_is_a_programmi
         await engine.submit(
             "test.Job", target="t", request=struct_pb2.Value(), request_id="x", caller="c"
         )
+
+
+async def events_until_end(
+    engine: OperationEngine, op_id: str, from_index: int = 0
+) -> list[object]:
+    return [event async for event in engine.watch(op_id, from_index)]
+
+
+async def test_a_watcher_sees_an_operation_run_by_another_engine_on_the_same_database_end(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("gateway.operations.engine.WATCH_POLL_SECONDS", 0.05)
+    gates = Gates()
+    runner, watcher = new_engine(database, gates), new_engine(database, Gates())
+    op, _ = await submit(runner, "r-elsewhere", wait=True, steps=1)
+    await wait_for_state(runner, op.id, State.RUNNING)
+    watching = asyncio.create_task(events_until_end(watcher, op.id))
+    await asyncio.sleep(0.1)  # the watcher has read the database and waits
+    gates.open("pe1")
+    events = await asyncio.wait_for(watching, 10)
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [p.index for p in progress] == list(range(len(progress)))
+    assert [p.message for p in progress][-2:] == ["waiting for the gate", "succeeded"]
+    last = events[-1]
+    assert isinstance(last, Operation)
+    assert last.state == State.SUCCEEDED
+
+
+async def test_watching_a_running_operation_from_any_progress_index_sees_each_message_once(
+    database: Database,
+) -> None:
+    gates = Gates()
+    engine = new_engine(database, gates)
+    op, _ = await submit(engine, "r-from", wait=True, steps=3)
+    early = asyncio.create_task(events_until_end(engine, op.id))
+    async for event in engine.watch(op.id):
+        if isinstance(event, Progress) and event.message == "waiting for the gate":
+            break
+    late = asyncio.create_task(events_until_end(engine, op.id, from_index=2))
+    await asyncio.sleep(0.05)
+    gates.open("pe1")
+    for task, start in ((early, 0), (late, 2)):
+        events = await asyncio.wait_for(task, 10)
+        indices = [e.index for e in events if isinstance(e, Progress)]
+        assert indices == list(range(start, 6))  # started, 3 steps, waiting, succeeded
+        first, last = events[0], events[-1]
+        assert isinstance(first, Operation)
+        assert isinstance(last, Operation)
+        assert last.state == State.SUCCEEDED
+        assert isinstance(last.result, struct_pb2.Struct)
+
+
+async def test_progress_written_by_another_engine_does_not_collide_with_the_runners(
+    database: Database,
+) -> None:
+    gates = Gates()
+    runner, other = new_engine(database, gates), new_engine(database, Gates())
+    op, _ = await submit(runner, "r-shared", wait=True, steps=1)
+    await wait_for_state(runner, op.id, State.RUNNING)
+    async for event in runner.watch(op.id):
+        if isinstance(event, Progress) and event.message == "waiting for the gate":
+            break
+    # Another process records a cancel request: it takes the next progress index.
+    asked = await other.cancel(op.id, "bob")
+    assert asked.cancel_requested
+    assert asked.progress[-1].message == "cancel requested by bob"
+    gates.open("pe1")  # that process cannot stop this runner, which finishes
+    done = await runner.wait(op.id)
+    assert done.state == State.SUCCEEDED
+    assert [p.message for p in done.progress] == [
+        "started",
+        "step 1 of 1 on pe1",
+        "waiting for the gate",
+        "cancel requested by bob",
+        "succeeded",
+    ]
+    assert [p.index for p in done.progress] == list(range(5))
