@@ -9,13 +9,11 @@ the ``nsgw`` command (the one of the Python running the tests).
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.e2e.test_nsi_over_nso import ROOT, free_port, wait_until_serving
+from tests.e2e.demo import NSGW, ROOT, demo_serve
 
 MARKER = "<!-- tour: tests/e2e/test_readme_tour.py"
 
@@ -39,46 +37,22 @@ def test_the_tour_block_is_found_and_uses_only_nsgw_and_curl() -> None:
 
 
 async def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
-    grpc_port, http_port, sim_port = free_port(), free_port(), free_port()
-    nsgw = str(Path(sys.executable).parent / "nsgw")
-    env = {
-        **os.environ,
-        "NSGW_GRPC_PORT": str(grpc_port),
-        "NSGW_HTTP_PORT": str(http_port),
-        "NSGW_STATE_DIR": str(tmp_path / "state"),
-        "NSGW_NSO_SIM_PORT": str(sim_port),
-        "NSGW_NSO_URL": "",
-        "NSGW_API_SERVER": f"127.0.0.1:{grpc_port}",
-        "COLUMNS": "200",
-    }
-    log = tmp_path / "serve.log"
-    serve = subprocess.Popen(
-        [nsgw, "serve", "--config", "examples/demo.toml"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        await wait_until_serving(serve, log)
-        script = "set -euo pipefail\n" + tour_block().replace(".venv/bin/nsgw", nsgw).replace(
-            "127.0.0.1:8888", f"127.0.0.1:{sim_port}"
+    async with demo_serve(tmp_path) as demo:
+        script = "set -euo pipefail\n" + tour_block().replace(".venv/bin/nsgw", NSGW).replace(
+            "127.0.0.1:8888", f"127.0.0.1:{demo.sim_port}"
         )
         done = await asyncio.to_thread(
             subprocess.run,
             ["bash", "-c", script],
             cwd=ROOT,
-            env=env,
+            env=demo.env,
             capture_output=True,
             text=True,
             timeout=240,
             check=False,
         )
         output = done.stdout + done.stderr
-        assert done.returncode == 0, output + log.read_text(errors="replace")[-4000:]
-    finally:
-        serve.terminate()
-        serve.wait(30)
+        assert done.returncode == 0, output + demo.log.read_text(errors="replace")[-4000:]
 
     # What a reader of the tour is told to expect, step by step.
     assert "result (dry_run)" in output  # 1: the native dry-run's typed result

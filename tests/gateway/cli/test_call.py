@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner, Result
 
-from gateway.access.tokens import ApiToken, hash_token
 from gateway.cli import app
 from gateway.cli.call import to_json
 from gateway.client import NsgwClient
 from nsgw_proto.nsgw.v1 import nso_resources_pb2
-from tests.gateway.operations.harness import (
-    Gates,
-    Running,
-    gateway_settings,
-    running_gateway,
-    start_job,
-)
-
-TOKEN = "call-token-0123456789abcdef"
-AUTH = (("authorization", f"Bearer {TOKEN}"),)
-
-
-@pytest.fixture
-def gates() -> Gates:
-    return Gates()
-
-
-@pytest.fixture
-async def running(tmp_path: Path, gates: Gates) -> AsyncIterator[Running]:
-    settings = gateway_settings(
-        tmp_path, api_tokens=[ApiToken(name="caller", sha256=hash_token(TOKEN))]
-    )
-    async with running_gateway(settings, gates) as run:
-        yield run
+from tests.gateway.cli.conftest import AUTH, TOKEN
+from tests.gateway.operations.harness import Gates, Running, start_job
 
 
 async def nsgw_call(running: Running, *args: str, stdin: str | None = None) -> Result:

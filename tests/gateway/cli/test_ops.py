@@ -4,39 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner, Result
 
-from gateway.access.tokens import ApiToken, hash_token
 from gateway.cli import app
 from gateway.client import NsgwClient
-from tests.gateway.operations.harness import (
-    Gates,
-    Running,
-    gateway_settings,
-    running_gateway,
-    start_job,
-)
-
-TOKEN = "cli-token-0123456789abcdef"
-AUTH = (("authorization", f"Bearer {TOKEN}"),)
-
-
-@pytest.fixture
-def gates() -> Gates:
-    return Gates()
-
-
-@pytest.fixture
-async def running(tmp_path: Path, gates: Gates) -> AsyncIterator[Running]:
-    settings = gateway_settings(
-        tmp_path, api_tokens=[ApiToken(name="ops", sha256=hash_token(TOKEN))]
-    )
-    async with running_gateway(settings, gates) as run:
-        yield run
+from tests.gateway.cli.conftest import AUTH, TOKEN
+from tests.gateway.operations.harness import Gates, Running, start_job
 
 
 async def nsgw(running: Running, *args: str, token: str = TOKEN) -> Result:
