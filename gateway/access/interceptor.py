@@ -28,7 +28,7 @@ from gateway.operations.errors import ApiError, abort, unauthenticated
 from nsgw_proto.nsgw.v1 import connections_pb2, nso_pb2, operations_pb2
 
 API_PREFIX = "/nsgw.v1."
-READ_PREFIXES = ("Get", "List", "Watch")
+READ_PREFIXES = ("Get", "List", "Watch", "Wait")
 log = get_logger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -69,8 +69,8 @@ OPERATION_STARTERS = _operation_starters()
 
 
 def is_mutating(method: str) -> bool:
-    """Audited: every call but Get*/List*/Watch* reads, and every call that starts an operation."""
-    if method in OPERATION_STARTERS and not method.endswith("/GetOperation"):
+    """Audited: every call that starts an operation, and every other call but the reads."""
+    if method in OPERATION_STARTERS and not method.endswith(("/GetOperation", "/WaitOperation")):
         return True
     return not method.rsplit("/", 1)[-1].startswith(READ_PREFIXES)
 

@@ -112,41 +112,35 @@ class OperationsClient:
         except grpc.aio.AioRpcError as exc:
             raise ApiCallError.from_rpc_error(exc) from None
 
-    async def wait(self, name: str, *, reconnect_for: float = 30.0) -> operations_pb2.Operation:
+    async def wait(
+        self, name: str, *, reconnect_for: float = 30.0, poll: float = 60.0
+    ) -> operations_pb2.Operation:
         """The operation once it ended, with all its progress.
 
-        Watches it (the stream's last update is the ended operation; its
-        progress messages are the ones streamed before); when the gateway is
-        unreachable for a while (e.g. it restarts), reconnects and resumes the
-        watch where it stopped, for up to ``reconnect_for`` seconds in a row.
+        One WaitOperation call per ``poll`` seconds of waiting; when the gateway
+        is unreachable for a while (e.g. it restarts), calls again, for up to
+        ``reconnect_for`` seconds in a row.
         """
+        request = operations_pb2.WaitOperationRequest(name=operation_name(name))
+        request.timeout.FromNanoseconds(int(poll * 1e9))
         loop = asyncio.get_running_loop()
-        next_index, delay, unreachable_since = 0, 0.1, None
-        progress: list[operations_pb2.ProgressMessage] = []
+        delay, unreachable_since = 0.1, None
         while True:
             try:
-                first = True  # a stream opens with the operation; it ends with it once more
-                async for update in self.watch(name, next_index):
-                    unreachable_since, delay = None, 0.1
-                    if update.HasField("progress"):
-                        progress.append(update.progress)
-                        next_index = update.progress.index + 1
-                    elif first:
-                        first = False
-                    elif is_ended(update.operation):
-                        ended = operations_pb2.Operation()
-                        ended.CopyFrom(update.operation)
-                        del ended.progress[:]
-                        ended.progress.extend(progress)
-                        return ended
-            except ApiCallError as exc:
-                if not exc.retryable:
-                    raise
+                op = await self._stub.WaitOperation(request, metadata=self._metadata)
+            except grpc.aio.AioRpcError as exc:
+                error = ApiCallError.from_rpc_error(exc)
+                if not error.retryable:
+                    raise error from None
                 unreachable_since = unreachable_since or loop.time()
                 if loop.time() - unreachable_since > reconnect_for:
-                    raise
+                    raise error from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
+                continue
+            if is_ended(op):
+                return op
+            unreachable_since, delay = None, 0.1
 
     async def cancel(self, name: str) -> operations_pb2.Operation:
         try:

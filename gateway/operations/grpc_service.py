@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC
 from typing import Any
@@ -21,6 +22,8 @@ from nsgw_proto.nsgw.v1 import operations_pb2, operations_pb2_grpc
 
 Context = grpc.aio.ServicerContext[Any, Any]
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 1000, 50
+# WaitOperation: how long it waits when no timeout is given, and at most.
+DEFAULT_WAIT_SECONDS, MAX_WAIT_SECONDS = 60.0, 600.0
 
 
 def _op_id(field: str, name: str) -> str:
@@ -59,6 +62,18 @@ def _list_filter(request: operations_pb2.ListOperationsRequest) -> ListFilter:
         created_after=after,
         created_before=before,
     )
+
+
+def _wait_timeout(request: operations_pb2.WaitOperationRequest) -> float:
+    """Seconds WaitOperation may wait; ApiError INVALID_ARGUMENT outside (0, 600]."""
+    if not request.HasField("timeout"):
+        return DEFAULT_WAIT_SECONDS
+    seconds = request.timeout.ToNanoseconds() / 1e9
+    if seconds < 0 or seconds > MAX_WAIT_SECONDS:
+        raise invalid_argument(
+            [("timeout", f"must be between 0 and {MAX_WAIT_SECONDS:.0f} seconds")]
+        )
+    return seconds or DEFAULT_WAIT_SECONDS
 
 
 class OperationsServicer(operations_pb2_grpc.OperationsServicer):
@@ -113,6 +128,21 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
                     yield operations_pb2.OperationUpdate(progress=progress_to_proto(event))
         except ApiError as error:  # e.g. purged while watched
             await abort(context, error)
+
+    async def WaitOperation(
+        self, request: operations_pb2.WaitOperationRequest, context: Context
+    ) -> operations_pb2.Operation:
+        try:
+            op_id = _op_id("name", request.name)
+            timeout = _wait_timeout(request)
+            try:
+                async with asyncio.timeout(timeout):
+                    op = await self._engine.wait(op_id)
+            except TimeoutError:
+                op = await self._engine.get(op_id)
+        except ApiError as error:
+            await abort(context, error)
+        return operation_to_proto(op)
 
     async def CancelOperation(
         self, request: operations_pb2.CancelOperationRequest, context: Context

@@ -461,6 +461,35 @@ class OperationUpdate(_message.Message):
 Global___OperationUpdate: _TypeAlias = OperationUpdate  # noqa: Y015
 
 @_typing.final
+class WaitOperationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"operations/{id}"."""
+    @_builtins.property
+    def timeout(self) -> _duration_pb2.Duration:
+        """How long to wait at most; unset or zero: 60 seconds.  At most 600 seconds
+        (INVALID_ARGUMENT beyond, and for a negative duration).  The call's own
+        deadline, when shorter, ends it with DEADLINE_EXCEEDED.
+        """
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        timeout: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["timeout", b"timeout"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "timeout", b"timeout"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WaitOperationRequest: _TypeAlias = WaitOperationRequest  # noqa: Y015
+
+@_typing.final
 class CancelOperationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -51,6 +51,11 @@ class OperationsStub:
                 request_serializer=nsgw_dot_v1_dot_operations__pb2.WatchOperationRequest.SerializeToString,
                 response_deserializer=nsgw_dot_v1_dot_operations__pb2.OperationUpdate.FromString,
                 _registered_method=True)
+        self.WaitOperation = channel.unary_unary(
+                '/nsgw.v1.Operations/WaitOperation',
+                request_serializer=nsgw_dot_v1_dot_operations__pb2.WaitOperationRequest.SerializeToString,
+                response_deserializer=nsgw_dot_v1_dot_operations__pb2.Operation.FromString,
+                _registered_method=True)
         self.CancelOperation = channel.unary_unary(
                 '/nsgw.v1.Operations/CancelOperation',
                 request_serializer=nsgw_dot_v1_dot_operations__pb2.CancelOperationRequest.SerializeToString,
@@ -86,6 +91,16 @@ class OperationsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WaitOperation(self, request, context):
+        """Wait until an operation ends, or until timeout passes, and return it as it
+        is then, with all its progress (as google.longrunning's WaitOperation
+        does): a caller that needs only the outcome makes one unary call instead
+        of following the stream.  A caller that wants to wait longer calls again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CancelOperation(self, request, context):
         """Ask an operation to stop.  A pending operation is cancelled at once; a
         running one when its kind can stop (FAILED_PRECONDITION otherwise, and
@@ -113,6 +128,11 @@ def add_OperationsServicer_to_server(servicer, server):
                     servicer.WatchOperation,
                     request_deserializer=nsgw_dot_v1_dot_operations__pb2.WatchOperationRequest.FromString,
                     response_serializer=nsgw_dot_v1_dot_operations__pb2.OperationUpdate.SerializeToString,
+            ),
+            'WaitOperation': grpc.unary_unary_rpc_method_handler(
+                    servicer.WaitOperation,
+                    request_deserializer=nsgw_dot_v1_dot_operations__pb2.WaitOperationRequest.FromString,
+                    response_serializer=nsgw_dot_v1_dot_operations__pb2.Operation.SerializeToString,
             ),
             'CancelOperation': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelOperation,
@@ -202,6 +222,33 @@ class Operations:
             '/nsgw.v1.Operations/WatchOperation',
             nsgw_dot_v1_dot_operations__pb2.WatchOperationRequest.SerializeToString,
             nsgw_dot_v1_dot_operations__pb2.OperationUpdate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WaitOperation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/nsgw.v1.Operations/WaitOperation',
+            nsgw_dot_v1_dot_operations__pb2.WaitOperationRequest.SerializeToString,
+            nsgw_dot_v1_dot_operations__pb2.Operation.FromString,
             options,
             channel_credentials,
             insecure,

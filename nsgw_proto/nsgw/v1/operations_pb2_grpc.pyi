@@ -62,6 +62,12 @@ class OperationsStub:
     a final update with the result or error.  The stream ends when the
     operation ends (at once for an operation that already ended).
     """
+    WaitOperation: _grpc.UnaryUnaryMultiCallable[_operations_pb2.WaitOperationRequest, _operations_pb2.Operation]
+    """Wait until an operation ends, or until timeout passes, and return it as it
+    is then, with all its progress (as google.longrunning's WaitOperation
+    does): a caller that needs only the outcome makes one unary call instead
+    of following the stream.  A caller that wants to wait longer calls again.
+    """
     CancelOperation: _grpc.UnaryUnaryMultiCallable[_operations_pb2.CancelOperationRequest, _operations_pb2.Operation]
     """Ask an operation to stop.  A pending operation is cancelled at once; a
     running one when its kind can stop (FAILED_PRECONDITION otherwise, and
@@ -83,6 +89,12 @@ class OperationsAsyncStub(OperationsStub):
     progress messages from from_progress_index on (replayed, then live), and
     a final update with the result or error.  The stream ends when the
     operation ends (at once for an operation that already ended).
+    """
+    WaitOperation: _aio.UnaryUnaryMultiCallable[_operations_pb2.WaitOperationRequest, _operations_pb2.Operation]  # type: ignore[assignment]
+    """Wait until an operation ends, or until timeout passes, and return it as it
+    is then, with all its progress (as google.longrunning's WaitOperation
+    does): a caller that needs only the outcome makes one unary call instead
+    of following the stream.  A caller that wants to wait longer calls again.
     """
     CancelOperation: _aio.UnaryUnaryMultiCallable[_operations_pb2.CancelOperationRequest, _operations_pb2.Operation]  # type: ignore[assignment]
     """Ask an operation to stop.  A pending operation is cancelled at once; a
@@ -120,6 +132,18 @@ class OperationsServicer(metaclass=_abc_1.ABCMeta):
         progress messages from from_progress_index on (replayed, then live), and
         a final update with the result or error.  The stream ends when the
         operation ends (at once for an operation that already ended).
+        """
+
+    @_abc_1.abstractmethod
+    def WaitOperation(
+        self,
+        request: _operations_pb2.WaitOperationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_operations_pb2.Operation, _abc.Awaitable[_operations_pb2.Operation]]:
+        """Wait until an operation ends, or until timeout passes, and return it as it
+        is then, with all its progress (as google.longrunning's WaitOperation
+        does): a caller that needs only the outcome makes one unary call instead
+        of following the stream.  A caller that wants to wait longer calls again.
         """
 
     @_abc_1.abstractmethod

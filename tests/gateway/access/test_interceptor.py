@@ -103,5 +103,6 @@ def test_which_calls_are_audited() -> None:
     assert is_mutating("/nsgw.v1.NsoServices/GetServiceModifications")  # starts an operation
     assert is_mutating("/nsgw.v1.Operations/CancelOperation")
     assert not is_mutating("/nsgw.v1.Operations/GetOperation")
+    assert not is_mutating("/nsgw.v1.Operations/WaitOperation")
     assert not is_mutating("/nsgw.v1.NsoDevices/ListDevices")
     assert not is_mutating("/nsgw.v1.Connections/WatchConnection")

@@ -12,6 +12,7 @@ import pytest
 
 from gateway.client import ApiCallError, NsgwClient
 from nsgw_proto.nsgw.v1 import operations_pb2 as ops_pb2
+from nsgw_proto.nsgw.v1 import operations_pb2_grpc as ops_pb2_grpc
 from tests.gateway.operations.harness import (
     Gates,
     Running,
@@ -228,3 +229,61 @@ async def test_unknown_and_malformed_names(client: NsgwClient) -> None:
         await client.operations.cancel("operations/../x")
     assert malformed.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert malformed.value.field_violations[0][0] == "name"
+
+
+async def wait_call(
+    client: NsgwClient, name: str, timeout: float | None = None
+) -> ops_pb2.Operation:
+    request = ops_pb2.WaitOperationRequest(name=name)
+    if timeout is not None:
+        request.timeout.FromNanoseconds(int(timeout * 1e9))
+    stub = ops_pb2_grpc.OperationsStub(client.channel)
+    try:
+        return await stub.WaitOperation(request)
+    except grpc.aio.AioRpcError as exc:
+        raise ApiCallError.from_rpc_error(exc) from None
+
+
+async def test_wait_returns_the_operation_when_it_ends_with_all_its_progress(
+    client: NsgwClient, gates: Gates
+) -> None:
+    op = await start_job(client.channel, target="pe1", request_id="wait-1", steps=2, wait=True)
+    waiting = asyncio.create_task(wait_call(client, op.name))
+    await wait_running(client, op.name)
+    await asyncio.sleep(0.1)
+    assert not waiting.done()  # it waits while the job waits for its gate
+    gates.open("pe1")
+    ended = await asyncio.wait_for(waiting, 20)
+    assert ended.state == ops_pb2.OPERATION_STATE_SUCCEEDED
+    assert ended.other["target"] == "pe1"
+    assert [p.message for p in ended.progress] == [
+        "started",
+        "step 1 of 2 on pe1",
+        "step 2 of 2 on pe1",
+        "waiting for the gate",
+        "succeeded",
+    ]
+    # The client's wait is this call; on an ended operation it answers at once.
+    assert (await client.operations.wait(op.name)).state == ops_pb2.OPERATION_STATE_SUCCEEDED
+
+
+async def test_wait_gives_the_operation_as_it_is_when_the_timeout_passes(
+    client: NsgwClient,
+) -> None:
+    op = await start_job(client.channel, target="pe2", request_id="wait-2", wait=True)
+    await wait_running(client, op.name)
+    current = await wait_call(client, op.name, timeout=0.2)
+    assert current.state == ops_pb2.OPERATION_STATE_RUNNING
+    assert "waiting for the gate" in [p.message for p in current.progress]
+
+
+async def test_wait_refuses_a_bad_timeout_and_an_unknown_operation(client: NsgwClient) -> None:
+    op = await start_job(client.channel, target="pe3", request_id="wait-3")
+    for seconds in (-1.0, 601.0):
+        with pytest.raises(ApiCallError) as bad:
+            await wait_call(client, op.name, timeout=seconds)
+        assert bad.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert bad.value.field_violations[0][0] == "timeout"
+    with pytest.raises(ApiCallError) as missing:
+        await wait_call(client, "operations/0123456789abcdef", timeout=1)
+    assert missing.value.code == grpc.StatusCode.NOT_FOUND
