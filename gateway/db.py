@@ -73,9 +73,11 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's begin event issue BEGIN itself (see sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # First: the journal_mode pragma itself may meet another connection's lock
+    # (e.g. migrations at start-up) and must wait for it, not fail at once.
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,12 +33,6 @@ from gateway.db import READ_ONLY, sqlite_begin, sqlite_pragmas, sync_url
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
-
-
-def _busy_timeout_first(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 class ThreadedSessions:
@@ -51,9 +45,6 @@ class ThreadedSessions:
             self.engine: Engine = create_engine(
                 target, connect_args={"check_same_thread": False}, pool_size=2, max_overflow=0
             )
-            # Wait for locks from the first statement of a new connection on (its
-            # journal_mode pragma meets other connections' locks at start-up).
-            event.listen(self.engine, "connect", _busy_timeout_first)
             event.listen(self.engine, "connect", sqlite_pragmas)
             event.listen(self.engine, "begin", sqlite_begin)
             self.write_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-write")

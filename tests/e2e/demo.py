@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 NSGW = str(Path(sys.executable).parent / "nsgw")
@@ -26,15 +26,6 @@ class Demo:
     http_port: int
     sim_port: int  # the embedded NSO simulator
     log: Path
-
-
-async def wait_until_serving(serve: subprocess.Popen[bytes], log: Path) -> None:
-    for _ in range(600):
-        if "nsgw serving" in log.read_text(errors="replace"):
-            return
-        assert serve.poll() is None, "nsgw serve exited: " + log.read_text(errors="replace")
-        await asyncio.sleep(0.05)
-    raise AssertionError("nsgw serve did not come up")
 
 
 @asynccontextmanager
@@ -61,7 +52,11 @@ async def demo_serve(tmp_path: Path, **extra_env: str) -> AsyncIterator[Demo]:
         stderr=subprocess.STDOUT,
     )
     try:
-        await wait_until_serving(serve, log)
+        try:
+            await wait_until_serving(f"127.0.0.1:{grpc_port}", timeout=60)
+        except AssertionError as exc:
+            output = log.read_text(errors="replace")
+            raise AssertionError(f"nsgw serve did not come up: {output}") from exc
         yield Demo(serve, env, grpc_port, http_port, sim_port, log)
     finally:
         serve.send_signal(signal.SIGTERM)

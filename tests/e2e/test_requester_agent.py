@@ -51,10 +51,6 @@ def stp(network: str, port: str, vlan: str = "100-199") -> str:
     return f"urn:ogf:network:{network}:{port}?vlan={vlan}"
 
 
-async def wait_for_grpc(port: int) -> None:
-    await wait_until_serving(f"127.0.0.1:{port}")
-
-
 @pytest.fixture
 async def remote(tmp_path: Path) -> AsyncIterator[str]:
     """Another domain: ``nsgw serve`` with its agent; yields its provider URL."""
@@ -81,7 +77,7 @@ async def remote(tmp_path: Path) -> AsyncIterator[str]:
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        await wait_for_grpc(grpc_port)
+        await wait_until_serving(f"127.0.0.1:{grpc_port}")
         yield f"http://127.0.0.1:{http_port}/nsi/v2/provider"
     finally:
         proc.terminate()
