@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from gateway.agent.component import AgentComponent
+from gateway.agent.in_process import InProcessProvider
+from gateway.agent.service import CHANNEL as AGENT_CALLBACKS
 from gateway.component import Component
 from gateway.config import Settings
 from gateway.nsi_proxy import NsiSoapProxy
@@ -22,14 +24,31 @@ def build_components(settings: Settings) -> list[Component]:
         components.append(NsoSimulatorComponent(settings))
     # Parts that deliver through the outbox register their channels here,
     # before the outbox starts.
-    components.append(NsiSoapProxy(settings, db, outbox))
+    proxy = NsiSoapProxy(settings, db, outbox)
+    components.append(proxy)
     operations = OperationsComponent(settings, db, outbox)
     # The NSO calls of the orchestrator API (NsoServices, NsoDevices) on the operations
     # engine; listed first so it stops (closing the NSO client) after the engine.
     components.append(NsoApiComponent(settings, operations))
     components.append(operations)
-    components.append(AgentComponent(settings, db, outbox))
+    agent = AgentComponent(settings, db, outbox)
+    components.append(agent)
+    join_nsi_halves(settings, proxy, agent)
     # NSI requester: nsgw.v1.Connections at any NSI provider, ours included.
     components.append(RequesterComponent(settings, db, operations))
     components.append(OutboxComponent(outbox))
     return components
+
+
+# The destination of the agent's callbacks to the SOAP proxy of this process.
+IN_PROCESS = "in-process"
+
+
+def join_nsi_halves(settings: Settings, proxy: NsiSoapProxy, agent: AgentComponent) -> None:
+    """Unless told to use other ones, the proxy and the agent of this process call each other
+    directly: no gRPC round trip on loopback, and one outbox message per callback."""
+    if not settings.soap_provider_target:
+        proxy.call_in_process(InProcessProvider(agent.servicer))
+    if not settings.agent_requester_target:
+        agent.call_back_in_process(IN_PROCESS, proxy)
+        proxy.count_callbacks_of(AGENT_CALLBACKS, IN_PROCESS)

@@ -17,13 +17,16 @@ from typing import Any
 
 import grpc
 from aiohttp import web
-from sqlalchemy import JSON, String, Text, bindparam, delete, func, insert, select
+from sqlalchemy import JSON, String, Text, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from adapters.nsi_soap.delivery import RefusedError, RetryLaterError, SoapSender, create_sender
+from adapters.nsi_soap.faults import NsiError
 from adapters.nsi_soap.header import HeaderExtras
 from adapters.nsi_soap.provider_endpoint import EndpointConfig, ProviderEndpoint, add_route
+from adapters.nsi_soap.provider_target import ConnectionProvider, GrpcProvider
 from adapters.nsi_soap.requester_service import (
+    CALLBACK_OPERATIONS,
     RememberedRequest,
     RequesterService,
     RequestMemory,
@@ -189,7 +192,7 @@ class NsiSoapProxy:
         # Faults the proxy raises itself name this domain's NSA unless told otherwise.
         provider_nsa = settings.soap_provider_nsa or settings.nsa_id
         self.endpoint = ProviderEndpoint(
-            self._provider_stub,
+            GrpcProvider(self._provider_stub),
             EndpointConfig(
                 provider_nsa=provider_nsa,
                 deadline=settings.soap_grpc_deadline,
@@ -206,6 +209,8 @@ class NsiSoapProxy:
             on_give_up=self._on_give_up,
             give_up_after=settings.soap_callback_give_up_after,
         )
+        # Outbox messages that are SOAP callbacks: (channel, destination or any).
+        self._callback_rows: list[tuple[str, str | None]] = [(CALLBACK_CHANNEL, None)]
 
     def _callback_tls(self) -> ssl.SSLContext | bool:
         settings = self._settings
@@ -235,6 +240,15 @@ class NsiSoapProxy:
             elif host == "::":
                 host = "::1"
             self._target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def call_in_process(self, provider: ConnectionProvider) -> None:
+        """Send requests to a ConnectionProvider of this process instead of over gRPC."""
+        self.endpoint.provider = provider
+        self._target = "this process"
+
+    def count_callbacks_of(self, channel: str, destination: str) -> None:
+        """Count the outbox messages of ``channel`` to ``destination`` as SOAP callbacks too."""
+        self._callback_rows.append((channel, destination))
 
     def _provider_stub(self) -> provider_grpc.ConnectionProviderAsyncStub:
         if self._stub is None:
@@ -267,27 +281,51 @@ class NsiSoapProxy:
     # --- callbacks -----------------------------------------------------------------
 
     async def _deliver(self, message: Envelope) -> None:
+        await self._send(message.destination, message.payload, message.attributes, message.attempts)
+
+    async def deliver_now(self, method: str, request: Any, attempts: int) -> None:
+        """POST a ConnectionRequester call as its SOAP message now, not through this outbox.
+
+        For a provider in this process whose own outbox already holds the call
+        durably and retries it: DeliveryError to retry, DeliveryRefused to give up.
+        """
+        operation = CALLBACK_OPERATIONS.get(method)
+        if operation is None:
+            raise DeliveryRefused(f"unknown ConnectionRequester method {method!r}")
         try:
-            await self._sender.send(message.destination, message.payload, message.attributes)
+            callback = await self.requester.prepare(operation, request)
+        except NsiError as error:
+            raise DeliveryRefused(f"{operation}: {error.text}") from None
+        await self._send(callback.destination, callback.payload, callback.attributes, attempts)
+
+    async def _send(
+        self, destination: str, payload: bytes, attributes: dict[str, Any], attempts: int
+    ) -> None:
+        try:
+            await self._sender.send(destination, payload, attributes)
         except RetryLaterError as exc:
             raise DeliveryError(str(exc)) from None
         except RefusedError as exc:
             raise DeliveryRefused(str(exc)) from None
         log.info(
             "NSI callback delivered",
-            operation=message.attributes.get("operation"),
-            connection_id=message.attributes.get("connection_id"),
-            attempts=message.attempts,
+            operation=attributes.get("operation"),
+            connection_id=attributes.get("connection_id"),
+            attempts=attempts,
         )
 
     async def _on_give_up(self, message: Envelope, reason: str) -> None:
+        self.gave_up(message.attributes, message.destination, reason)
+
+    def gave_up(self, attributes: dict[str, Any], destination: str, reason: str) -> None:
+        """Count and log a SOAP callback that could not be delivered."""
         self.given_up += 1
         log.error(
             "NSI callback undeliverable",
-            operation=message.attributes.get("operation"),
-            correlation_id=message.attributes.get("correlation_id"),
-            connection_id=message.attributes.get("connection_id"),
-            destination=message.destination,
+            operation=attributes.get("operation") or attributes.get("method"),
+            correlation_id=attributes.get("correlation_id"),
+            connection_id=attributes.get("connection_id"),
+            destination=destination,
             reason=reason,
         )
 
@@ -297,11 +335,17 @@ class NsiSoapProxy:
 
     async def callback_counts(self) -> dict[str, int]:
         """Callbacks in the outbox by state (pending, expired, refused)."""
+        callbacks = or_(
+            *(
+                OutboxRow.channel == channel
+                if destination is None
+                else and_(OutboxRow.channel == channel, OutboxRow.destination == destination)
+                for channel, destination in self._callback_rows
+            )
+        )
         async with self._db.sessions() as session:
             rows = await session.execute(
-                select(OutboxRow.state, func.count())
-                .where(OutboxRow.channel == CALLBACK_CHANNEL)
-                .group_by(OutboxRow.state)
+                select(OutboxRow.state, func.count()).where(callbacks).group_by(OutboxRow.state)
             )
             return {state: int(count) for state, count in rows.all()}
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 from aiohttp import web
 
 from adapters.nsi_soap.envelope import open_envelope
@@ -35,13 +34,11 @@ from adapters.nsi_soap.provider_messages import (
     build_sync_reply,
     read_provider_request,
 )
+from adapters.nsi_soap.provider_target import ConnectionProvider, ProviderFailed
 from adapters.nsi_soap.requester_service import RequestMemory
 from adapters.nsi_soap.security import CanonicalDn, PeerPolicy
 from adapters.nsi_soap.xmlparse import UnsafeXmlError, XmlLimits, parse_document
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
-from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
-
-StubSource = Callable[[], "provider_grpc.ConnectionProviderAsyncStub"]
 
 
 @dataclass
@@ -73,13 +70,13 @@ class ProviderEndpoint:
 
     def __init__(
         self,
-        stub: StubSource,
+        provider: ConnectionProvider,
         config: EndpointConfig,
         policy: PeerPolicy,
         memory: RequestMemory,
         on_refusal: Callable[[str, str], None] | None = None,
     ) -> None:
-        self._stub = stub
+        self.provider = provider
         self._config = config
         self._policy = policy
         self._memory = memory
@@ -183,15 +180,14 @@ class ProviderEndpoint:
     async def _call(
         self, operation: str, grpc_request: Any, header: common_pb2.Header, sync: bool
     ) -> Any:
-        method = getattr(self._stub(), GRPC_METHODS[operation])
+        deadline = self._config.deadline
         try:
-            return await method(grpc_request, timeout=self._config.deadline)
-        except grpc.aio.AioRpcError as exc:
-            code = exc.code()
-            if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-                detail = f"the provider did not answer {operation} within {self._config.deadline}s"
+            return await self.provider.call(GRPC_METHODS[operation], grpc_request, deadline)
+        except ProviderFailed as exc:
+            if exc.timed_out:
+                detail = f"the provider did not answer {operation} within {deadline}s"
             else:
-                detail = f"the provider failed {operation}: {code.name}: {exc.details()}"
+                detail = f"the provider failed {operation}: {exc.detail}"
             raise _Refusal(internal_error(detail), header, sync) from None
 
     def _reply(

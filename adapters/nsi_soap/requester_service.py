@@ -36,6 +36,24 @@ class CallbackQueue(Protocol):
 
 
 @dataclass(frozen=True)
+class SoapCallback:
+    """A requester message ready to POST, and the key that orders it among its connection's."""
+
+    ordering_key: str
+    destination: str
+    payload: bytes
+    attributes: dict[str, Any]
+
+
+# ConnectionRequester method -> the SOAP requester operation it becomes
+CALLBACK_OPERATIONS: dict[str, str] = {
+    method: method[0].lower() + method[1:]
+    for method in requester_grpc.ConnectionRequesterServicer.__dict__
+    if method[0].isupper()
+}
+
+
+@dataclass(frozen=True)
 class RememberedRequest:
     reply_to: str
     extras: HeaderExtras
@@ -100,35 +118,46 @@ class RequesterService(requester_grpc.ConnectionRequesterServicer):
         self._memory = memory
         self._nsa_id = nsa_id
 
+    async def prepare(self, operation: str, request: Any) -> SoapCallback:
+        """The SOAP requester message for a provider's callback, addressed to its replyTo.
+
+        Raises :class:`NsiError` when it has nowhere to go or cannot be expressed.
+        """
+        header: common_pb2.Header = request.header
+        remembered = await self._memory.find(header.correlation_id)
+        destination = header.reply_to or (remembered.reply_to if remembered else "")
+        if not destination:
+            raise missing_parameter("header/reply_to")
+        try:
+            payload = build_callback(operation, request, remembered.extras if remembered else None)
+        except ValueError as exc:  # text XML cannot carry (control characters)
+            raise payload_error(operation, str(exc)) from None
+        connection_id = connection_of(request)
+        return SoapCallback(
+            ordering_key=connection_id or header.correlation_id,
+            destination=destination,
+            payload=payload,
+            attributes={
+                SOAP_ACTION_ATTRIBUTE: soap_action(operation),
+                "operation": operation,
+                "correlation_id": header.correlation_id,
+                "connection_id": connection_id,
+            },
+        )
+
     async def _enqueue(
         self, operation: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> common_pb2.GenericAcknowledgment:
         header: common_pb2.Header = request.header
         ack = common_pb2.GenericAcknowledgment(header=header)
-        remembered = await self._memory.find(header.correlation_id)
-        destination = header.reply_to or (remembered.reply_to if remembered else "")
         try:
-            if not destination:
-                raise missing_parameter("header/reply_to")
-            try:
-                payload = build_callback(
-                    operation, request, remembered.extras if remembered else None
-                )
-            except ValueError as exc:  # text XML cannot carry (control characters)
-                raise payload_error(operation, str(exc)) from None
+            callback = await self.prepare(operation, request)
         except NsiError as error:
             ack.service_exception.CopyFrom(error.to_proto(self._nsa_id or header.provider_nsa))
             return ack
-        connection_id = connection_of(request)
-        attributes = {
-            SOAP_ACTION_ATTRIBUTE: soap_action(operation),
-            "operation": operation,
-            "correlation_id": header.correlation_id,
-            "connection_id": connection_id,
-        }
         try:
             await self._queue.put(
-                connection_id or header.correlation_id, destination, payload, attributes
+                callback.ordering_key, callback.destination, callback.payload, callback.attributes
             )
         except Exception as exc:  # the queue is the gateway's; report, do not crash
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"callback not queued: {exc}")

@@ -12,9 +12,10 @@ messageDeliveryTimeout notification for the connection.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import Message
 
 from gateway.logs import get_logger
 from gateway.outbox import DeliveryError, DeliveryRefused, Envelope
@@ -79,6 +80,31 @@ _RETRYABLE = {
     grpc.StatusCode.UNKNOWN,
     grpc.StatusCode.CANCELLED,
 }
+
+
+class LocalRequester(Protocol):
+    """A ConnectionRequester in this process (the SOAP proxy), called without gRPC.
+
+    The agent's outbox keeps each callback and retries it; the requester sends
+    it on at once.
+    """
+
+    async def deliver_now(self, method: str, request: Any, attempts: int) -> None:
+        """Raises DeliveryError to be retried, DeliveryRefused to be given up."""
+        ...
+
+    def gave_up(self, attributes: dict[str, Any], destination: str, reason: str) -> None:
+        """Told that a callback was given up."""
+        ...
+
+
+def request_of(message: Envelope) -> Message:
+    """The ConnectionRequester request an outbox message holds."""
+    method = str(message.attributes.get("method", ""))
+    if method not in METHODS:
+        raise DeliveryRefused(f"unknown ConnectionRequester method {method!r}")
+    request: Message = METHODS[method][0].FromString(message.payload)
+    return request
 
 
 class RequesterCallbacks:

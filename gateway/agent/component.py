@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway.agent import store
 from gateway.agent.backends import Backend, BackendError, make_backend
-from gateway.agent.callbacks import RequesterCallbacks
+from gateway.agent.callbacks import LocalRequester, RequesterCallbacks, request_of
 from gateway.agent.documents import Documents, DocumentSettings
 from gateway.agent.domain.topology import Port
 from gateway.agent.grpc_service import ConnectionProviderServicer
@@ -20,7 +20,7 @@ from gateway.agent.topology_file import TopologyFileError, load_topology_file
 from gateway.config import Settings
 from gateway.db import Database
 from gateway.logs import get_logger
-from gateway.outbox import Outbox
+from gateway.outbox import Envelope, Outbox
 from nsgw_proto.nsi import connection_provider_pb2 as provider_pb2
 from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
 
@@ -77,11 +77,14 @@ class AgentComponent:
         self.db = db
         self.backend = backend or make_backend(settings, db)
         self.service = AgentService(db, outbox, self.backend, agent_config(settings))
+        self.servicer = ConnectionProviderServicer(self.service)
         self.callbacks = RequesterCallbacks(deadline=settings.agent_callback_deadline)
+        # Callbacks addressed to this destination go to a requester of this process.
+        self._local: tuple[str, LocalRequester] | None = None
         outbox.register(
             CHANNEL,
-            self.callbacks,
-            on_give_up=self.service.on_give_up,
+            self._deliver,
+            on_give_up=self._give_up,
             give_up_after=settings.callback_give_up_after,
         )
         base = public_url(settings)
@@ -101,9 +104,7 @@ class AgentComponent:
         self._topology_task: asyncio.Task[None] | None = None
 
     def add_to_grpc(self, server: grpc.aio.Server) -> list[str]:
-        provider_grpc.add_ConnectionProviderServicer_to_server(
-            ConnectionProviderServicer(self.service), server
-        )
+        provider_grpc.add_ConnectionProviderServicer_to_server(self.servicer, server)
         return [provider_pb2.DESCRIPTOR.services_by_name["ConnectionProvider"].full_name]
 
     def add_to_http(self, app: web.Application) -> None:
@@ -111,9 +112,30 @@ class AgentComponent:
 
     def on_grpc_bound(self, port: int) -> None:
         """With no requester target set, callbacks go to this process's bound port."""
-        self.service.config = replace(
-            self.service.config, requester_target=requester_target(self.settings, port)
-        )
+        if self._local is None:
+            self.service.config = replace(
+                self.service.config, requester_target=requester_target(self.settings, port)
+            )
+
+    def call_back_in_process(self, destination: str, requester: LocalRequester) -> None:
+        """Hand new callbacks to ``requester`` of this process, addressed as ``destination``.
+
+        Callbacks queued before (to a gRPC target) are still delivered over gRPC.
+        """
+        self._local = (destination, requester)
+        self.service.config = replace(self.service.config, requester_target=destination)
+
+    async def _deliver(self, message: Envelope) -> None:
+        if self._local is not None and message.destination == self._local[0]:
+            method = str(message.attributes.get("method", ""))
+            await self._local[1].deliver_now(method, request_of(message), message.attempts)
+        else:
+            await self.callbacks(message)
+
+    async def _give_up(self, message: Envelope, reason: str) -> None:
+        if self._local is not None and message.destination == self._local[0]:
+            self._local[1].gave_up(message.attributes, message.destination, reason)
+        await self.service.on_give_up(message, reason)
 
     async def start(self) -> None:
         if self.settings.agent_topology_file is not None:

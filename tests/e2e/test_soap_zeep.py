@@ -1,13 +1,17 @@
 """An independent NSI requester (zeep, from the official WSDL) drives the SOAP proxy.
 
-Over real HTTP and gRPC: zeep -> SOAP -> nsgw (proxy) -> gRPC -> provider, and
-provider -> gRPC ConnectionRequester -> outbox -> SOAP callback -> a test
-requester endpoint.  Every message on the wire is checked against the XSDs.
+Over real HTTP and gRPC: zeep -> SOAP -> nsgw (proxy) -> provider, and provider
+-> ConnectionRequester -> outbox -> SOAP callback -> a test requester endpoint.
+Every message on the wire is checked against the XSDs.
 
-The provider side is the ``provider_side`` fixture: our provider agent in the
-same ``nsgw`` process (null backend, a topology file), and, for what the real
-agent never produces (a confirmation echoing a nil start time as sent), a
-provider double over gRPC.
+The provider side is the ``provider_side`` fixture:
+
+- ``agent``: our provider agent in the same ``nsgw`` process (null backend, a
+  topology file), called directly, as ``nsgw serve`` runs by default;
+- ``agent-grpc``: the same agent, but the proxy and the agent are told each
+  other's gRPC address, as they are when either half is a deployed one;
+- ``double``: for what the real agent never produces (a confirmation echoing a
+  nil start time as sent), a provider double over gRPC.
 """
 
 from __future__ import annotations
@@ -150,20 +154,25 @@ capacity = 10000
 """
 
 
-@pytest.fixture(params=["agent", "double"])
+@pytest.fixture(params=["agent", "agent-grpc", "double"])
 async def provider_side(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[ProviderSide]:
-    if request.param == "agent":
+    if request.param.startswith("agent"):
         topology = tmp_path / "topology.toml"
         topology.write_text(TOPOLOGY)
-        yield ProviderSide(
-            "agent",
-            "",
-            lambda _target: None,
-            # the requests ask VLANs 100-199 at one end and 200 at the other
-            {"nsa_id": PROVIDER_NSA, "agent_topology_file": topology, "label_swapping": True},
-        )
+        # the requests ask VLANs 100-199 at one end and 200 at the other
+        settings: dict[str, Any] = {
+            "nsa_id": PROVIDER_NSA,
+            "agent_topology_file": topology,
+            "label_swapping": True,
+        }
+        target = ""
+        if request.param == "agent-grpc":
+            port = free_port()
+            target = f"127.0.0.1:{port}"
+            settings.update(grpc_port=port, agent_requester_target=target)
+        yield ProviderSide("agent", target, lambda _target: None, settings)
         return
     double = NsiProviderDouble()
     server = grpc.aio.server()
@@ -197,12 +206,11 @@ async def stack(
     async with serve_app(app) as requester_base:
         settings = Settings(
             state_dir=tmp_path,
-            grpc_port=0,
             http_port=0,
             soap_provider_target=provider_side.target,
             soap_provider_nsa=PROVIDER_NSA,
             nso_sim_port=free_port(),
-            **provider_side.settings,
+            **{"grpc_port": 0, **provider_side.settings},
         )
         gateway = Gateway(settings, build_components(settings))
         await gateway.start()

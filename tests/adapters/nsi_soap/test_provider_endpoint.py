@@ -23,6 +23,7 @@ from adapters.nsi_soap.namespaces import (
 )
 from adapters.nsi_soap.provider_endpoint import EndpointConfig, ProviderEndpoint, add_route
 from adapters.nsi_soap.provider_messages import GRPC_METHODS, build_provider_request
+from adapters.nsi_soap.provider_target import GrpcProvider
 from adapters.nsi_soap.requester_service import RequestMemory
 from adapters.nsi_soap.security import PeerPolicy
 from adapters.nsi_soap.xmlparse import XmlLimits
@@ -58,7 +59,7 @@ def build_endpoint(
     channel = grpc.aio.insecure_channel(target)
     stub = provider_grpc.ConnectionProviderStub(channel)
     endpoint = ProviderEndpoint(
-        lambda: stub,
+        GrpcProvider(lambda: stub),
         EndpointConfig(provider_nsa=PROVIDER_NSA, **config),
         policy or PeerPolicy(),
         memory,
