@@ -270,11 +270,14 @@ class OperationEngine:
         fingerprint = _fingerprint(kind_name, target, request, as_json)
         request_id = request_id or uuid.uuid4().hex
         now = self._clock()
+        # It starts at once: recorded RUNNING with its first progress message in
+        # the same unit (PENDING is for operations that wait to run, e.g. after a
+        # restart).
         row = store.new_row(
             id=uuid.uuid4().hex,
             kind=kind_name,
             target=target,
-            state=State.PENDING.value,
+            state=State.RUNNING.value,
             caller=caller,
             request_id=request_id,
             request_hash=fingerprint,
@@ -285,10 +288,13 @@ class OperationEngine:
             create_time=now,
             update_time=now,
         )
+        op = self._domain(row)
 
-        def record(session: Session) -> Operation | None:
+        def record(session: Session) -> tuple[_Change | None, Operation | None]:
             if store.insert_new(session, row):
-                return None
+                started = store.add_progress(session, op.id, 0, "started", now)
+                queued = bool(self._notifier and self._notifier.on_progress(session, op, started))
+                return (op, [started], queued), None
             existing = store.by_request_id(session, request_id)
             if existing is None:  # pragma: no cover - the row that was in the way is there
                 raise RuntimeError(f"request_id {request_id!r} is taken but not found")
@@ -296,19 +302,31 @@ class OperationEngine:
                 raise request_id_reused(
                     request_id, f"operations/{existing['id']}", existing["kind"]
                 )
-            return self._domain(existing, store.progress_of(session, existing["id"]))
+            return None, self._domain(existing, store.progress_of(session, existing["id"]))
 
-        recorded = await self._db.threaded.write(record)
+        change, recorded = await self._db.threaded.write(record)
         if recorded is not None:
             return recorded, False
-        op = self._domain(row)
+        assert change is not None
         log.info("operation accepted", caller=caller, **summary(op))
-        self._launch(op.id, kind, request, resumed=False)
+        self._launch(op.id, kind, request, resumed=False, started=op)
+        self._next_index[op.id] = 1
         self._live.begin(op)
-        return op, True
+        self._committed(change)
+        return replace(op, progress=change[1]), True
 
-    def _launch(self, op_id: str, kind: OperationKind, request: Message, resumed: bool) -> None:
-        task = asyncio.create_task(self._execute(op_id, kind, request, resumed), name=op_id)
+    def _launch(
+        self,
+        op_id: str,
+        kind: OperationKind,
+        request: Message,
+        resumed: bool,
+        started: Operation | None = None,
+    ) -> None:
+        """Run an operation: ``started`` when it was recorded RUNNING already."""
+        task = asyncio.create_task(
+            self._execute(op_id, kind, request, resumed, started), name=op_id
+        )
         self._tasks[op_id] = task
         task.add_done_callback(lambda _t: self._forget(op_id))
 
@@ -320,10 +338,16 @@ class OperationEngine:
 
     # --- running ---------------------------------------------------------------
     async def _execute(
-        self, op_id: str, kind: OperationKind, request: Message, resumed: bool
+        self,
+        op_id: str,
+        kind: OperationKind,
+        request: Message,
+        resumed: bool,
+        started: Operation | None,
     ) -> None:
         try:
-            started = await self._start_running(op_id, resumed)
+            if started is None:
+                started = await self._start_running(op_id, resumed)
             if started is None:
                 return  # cancelled or failed before it could run
             result = await kind.run(OperationContext(self, started, request, resumed))
@@ -538,7 +562,20 @@ class OperationEngine:
         return count
 
     async def wait(self, op_id: str) -> Operation:
-        """The operation once it has ended (for tests and in-process callers)."""
+        """The operation once it has ended.
+
+        One that runs in this process is waited for in memory and read once,
+        when it has ended; any other is followed as a watcher follows it.
+        """
+        with self._live.watching(op_id):
+            while True:
+                changed = self._live.changed(op_id)  # taken before looking
+                if self._live.get(op_id) is None:  # ended, or not run here
+                    break
+                await changed.wait()
+        op = await self.get(op_id)
+        if op.ended:
+            return op
         async for event in self.watch(op_id):
             if isinstance(event, Operation) and event.ended:
                 return await self.get(op_id)

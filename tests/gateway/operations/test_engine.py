@@ -45,7 +45,7 @@ async def test_a_job_runs_to_a_typed_result_with_its_progress(database: Database
     engine = new_engine(database, Gates())
     op, created = await submit(engine, "r-1", steps=3)
     assert created
-    assert op.state == State.PENDING
+    assert op.state == State.RUNNING  # it starts at once
     done = await engine.wait(op.id)
     assert done.state == State.SUCCEEDED
     assert isinstance(done.result, struct_pb2.Struct)
