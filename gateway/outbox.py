@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import Database, utcnow
@@ -40,6 +39,7 @@ from gateway.outbox_store import (
     FORGET,
     HEAD_OF_KEY,
     HEADS_OF_KEYS,
+    INSERT,
     KEY_LOCK,
     PENDING,
     REFUSED,
@@ -60,6 +60,8 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
+# Where a unit's session keeps the first-of-their-key messages it added.
+_ADDED_HEADS = "nsgw_outbox_added_heads"
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,9 @@ class Outbox:
         after = self._default_give_up if give_up_after is None else timedelta(seconds=give_up_after)
         self._channels[channel] = _Channel(deliver, on_give_up, after)
 
-    def add(
+    def add_now(
         self,
-        session: AsyncSession,
+        session: Session,
         channel: str,
         ordering_key: str,
         *,
@@ -156,36 +158,19 @@ class Outbox:
         payload: bytes,
         attributes: dict[str, Any] | None = None,
     ) -> None:
-        """Add a message inside the caller's transaction; call :meth:`wake` after commit."""
-        now = self._clock()
-        session.add(
-            OutboxRow(
-                channel=channel,
-                ordering_key=ordering_key,
-                destination=destination,
-                payload=payload,
-                attributes=attributes or {},
-                state=PENDING,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        """Add a message inside the caller's unit of work (on a database thread).
 
-    async def enqueue(
-        self,
-        channel: str,
-        ordering_key: str,
-        *,
-        destination: str,
-        payload: bytes,
-        attributes: dict[str, Any] | None = None,
-    ) -> None:
-        """Add a message in a transaction of its own and wake the deliverer.
-
-        The transaction is one unit on the database's own thread (one hop).
+        Once the unit has committed, hand :meth:`added_heads` of its session to
+        :meth:`offer`: a message that is the first of its key is then attempted
+        at once, without reading it back.  A message added by a unit that rolls
+        back is never sent.
         """
         now = self._clock()
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # Several writer threads: messages of one key are added one at a time,
+            # so their ids follow their commits and "oldest of its key" is exact.
+            connection.execute(KEY_LOCK, {"key": f"{channel}/{ordering_key}"})
         values = {
             "channel": channel,
             "ordering_key": ordering_key,
@@ -197,23 +182,49 @@ class Outbox:
             "created_at": now,
             "next_attempt_at": now,
         }
-        table = outbox_table()
+        added = connection.execute(INSERT, values).inserted_primary_key
+        assert added is not None
+        head = {"id": added[0], "channel": channel, "key": ordering_key}
+        first = connection.execute(HEAD_OF_KEY, head).one_or_none()
+        if first is not None:
+            session.info.setdefault(_ADDED_HEADS, []).append(first)
 
-        def add(session: Session) -> Row[Any] | None:
-            connection = session.connection()
-            if connection.dialect.name == "postgresql":
-                # Several writer threads: messages of one key are added one at a time,
-                # so their ids follow their commits and "oldest of its key" is exact.
-                connection.execute(KEY_LOCK, {"key": f"{channel}/{ordering_key}"})
-            added = connection.execute(insert(table), values).inserted_primary_key
-            assert added is not None
-            head = {"id": added[0], "channel": channel, "key": ordering_key}
-            return connection.execute(HEAD_OF_KEY, head).one_or_none()
+    @staticmethod
+    def added_heads(session: Session) -> list[Row[Any]]:
+        """The messages added in this unit that were the first of their keys."""
+        heads: list[Row[Any]] = session.info.pop(_ADDED_HEADS, [])
+        return heads
 
-        head = await self._db.threaded.write(add)
-        # The first of its key: attempted at once, without reading it back.
-        if head is None or not self._start_if_free(head):
+    def offer(self, heads: list[Row[Any]]) -> None:
+        """Messages a committed unit added as the first of their keys: attempted at once
+        where the limits allow, else the deliverer is woken to read them."""
+        started = [self._start_if_free(head) for head in heads]
+        if not all(started):
             self.wake()
+
+    async def enqueue(
+        self,
+        channel: str,
+        ordering_key: str,
+        *,
+        destination: str,
+        payload: bytes,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a message in a transaction of its own and deliver it (one unit, one hop)."""
+
+        def add(session: Session) -> list[Row[Any]]:
+            self.add_now(
+                session,
+                channel,
+                ordering_key,
+                destination=destination,
+                payload=payload,
+                attributes=attributes,
+            )
+            return self.added_heads(session)
+
+        self.offer(await self._db.threaded.write(add))
 
     def wake(self) -> None:
         self._wake.set()

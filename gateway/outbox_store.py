@@ -23,6 +23,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     select,
     text,
 )
@@ -117,9 +118,10 @@ def _head_of_key_statement() -> Select[Any]:
 
 HEADS_OF_KEYS = _heads_of_keys_statement()
 HEAD_OF_KEY = _head_of_key_statement()
+INSERT = insert(outbox_table())
 
-# PostgreSQL: a transaction-scoped lock on one (channel, ordering key).
 # Delete delivered messages (building the IN list per call was a visible share
 # of the writer thread's time).
 FORGET = delete(outbox_table()).where(outbox_table().c.id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: a transaction-scoped lock on one (channel, ordering key).
 KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")

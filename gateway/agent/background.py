@@ -48,8 +48,6 @@ class AgentBackground(AgentSteps):
                 return True
 
             fired += await self._run(body)
-        if fired:
-            self.outbox.wake()
         return fired
 
     def _fire(
@@ -166,8 +164,6 @@ class AgentBackground(AgentSteps):
                 return True
 
             ended += await self._run(body)
-        if ended:
-            self.outbox.wake()
         return ended
 
     # -- delivery give-up -------------------------------------------------------
@@ -196,4 +192,3 @@ class AgentBackground(AgentSteps):
             store.update_reservation(session, row)
 
         await self._run(body)
-        self.outbox.wake()

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from google.protobuf.message import Message
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,9 +35,9 @@ from gateway.agent.domain.reservation import (
 )
 from gateway.agent.domain.states import DataPlaneState
 from gateway.agent.domain.timers import Timer
-from gateway.db import Database, table_of, utcnow
+from gateway.db import Database, utcnow
 from gateway.logs import get_logger
-from gateway.outbox import PENDING, Outbox, OutboxRow
+from gateway.outbox import Outbox
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
 from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 
@@ -48,7 +47,6 @@ CHANNEL = "nsi-agent-callback"
 BACKEND_DEADLINE = 120.0  # seconds a backend call may take inside a transaction
 T = TypeVar("T")
 R = TypeVar("R")
-_INSERT_OUTBOX = insert(table_of(OutboxRow))  # built once (see store.py)
 
 
 @dataclass(frozen=True)
@@ -170,24 +168,13 @@ class AgentCore:
     def _send(
         self, session: Session, key: str, method: str, message: Message, correlation_id: str
     ) -> None:
-        now = utcnow()
-        session.connection().execute(
-            _INSERT_OUTBOX,
-            {
-                "channel": CHANNEL,
-                "ordering_key": key,
-                "destination": self.config.requester_target,
-                "payload": message.SerializeToString(),
-                "attributes": {
-                    "method": method,
-                    "connection_id": key,
-                    "correlation_id": correlation_id,
-                },
-                "state": PENDING,
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            },
+        self.outbox.add_now(
+            session,
+            CHANNEL,
+            key,
+            destination=self.config.requester_target,
+            payload=message.SerializeToString(),
+            attributes={"method": method, "connection_id": key, "correlation_id": correlation_id},
         )
 
     def _result(  # noqa: PLR0917
@@ -252,14 +239,24 @@ class AgentCore:
 
     # -- running transactions --------------------------------------------------
     async def _run(self, body: Callable[[Session], T]) -> T:
-        """Run ``body`` in one transaction on the store's thread (one hop per request)."""
+        """Run ``body`` in one transaction on the store's thread (one hop per request).
+
+        The callbacks it queued that are the first of their connections are
+        attempted once it has committed.
+        """
         self._loop = asyncio.get_running_loop()
+
+        def unit(session: Session) -> tuple[T, list[Any]]:
+            return body(session), self.outbox.added_heads(session)
+
         try:
-            return await self._units.write(body)
+            result, heads = await self._units.write(unit)
         except IntegrityError:
             # Two requests raced for one key (the same correlation id sent twice at
             # once, on PostgreSQL): the loser runs again and now sees the winner.
-            return await self._units.write(body)
+            result, heads = await self._units.write(unit)
+        self.outbox.offer(heads)
+        return result
 
     async def _run_read(self, body: Callable[[Session], T]) -> T:
         self._loop = asyncio.get_running_loop()
@@ -284,7 +281,6 @@ class AgentCore:
             self._due_hint = timer.due
 
     def _after_commit(self) -> None:
-        self.outbox.wake()
         hint, self._due_hint = self._due_hint, None
         if hint is not None and (self._next_wake is None or hint < self._next_wake):
             self._timer_wake.set()

@@ -125,4 +125,3 @@ class AgentQueries(AgentCore):
             self._send(session, f"query:{ctx.requester_nsa}", method, answer, ctx.correlation_id)
 
         await self._run(body)
-        self.outbox.wake()

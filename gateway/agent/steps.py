@@ -401,8 +401,6 @@ class AgentSteps(AgentCore):
                 return True
 
             ended += await self._run(body)
-        if ended:
-            self.outbox.wake()
         return ended
 
     def _force_end(self, session: Session, row: store.ReservationRecord, res: Reservation) -> None:

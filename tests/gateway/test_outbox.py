@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm import Session
 
 from gateway.db import Database
 from gateway.outbox import DeliveryError, DeliveryRefused, Envelope, Outbox
@@ -141,13 +142,12 @@ async def test_a_message_added_in_a_rolled_back_transaction_is_never_sent(
     receiver = Recorder()
     outbox.register("cb", receiver)
 
-    async def failed_state_change() -> None:
-        async with database.transaction() as session:
-            outbox.add(session, "cb", "k", destination="dest", payload=b"ghost")
-            raise RuntimeError("the state change failed")
+    def failed_state_change(session: Session) -> None:
+        outbox.add_now(session, "cb", "k", destination="dest", payload=b"ghost")
+        raise RuntimeError("the state change failed")
 
     with pytest.raises(RuntimeError):
-        await failed_state_change()
+        await database.threaded.write(failed_state_change)
     await outbox.run_once()
     assert receiver.received == []
     assert await outbox.pending() == 0
@@ -287,6 +287,39 @@ async def test_a_retry_is_attempted_again_by_the_background_loop(database: Datab
     assert await outbox.pending() == 0
 
 
+async def test_messages_added_in_a_unit_go_out_when_offered_without_being_read(
+    database: Database,
+) -> None:
+    """A part that queues callbacks in its own units offers the first of each key."""
+    outbox = Outbox(database, poll_interval=60)  # the loop would not read them in time
+    receiver = SlowReceiver()
+    outbox.register("cb", receiver)
+    await outbox.start()
+
+    def state_change(payloads: list[bytes]) -> Callable[[Session], list[object]]:
+        def unit(session: Session) -> list[object]:
+            for payload in payloads:
+                outbox.add_now(session, "cb", "k", destination="slow", payload=payload)
+            return list(outbox.added_heads(session))
+
+        return unit
+
+    try:
+        await wait_until(lambda: outbox._delivering)
+        first = await database.threaded.write(state_change([b"first", b"second"]))
+        assert len(first) == 1  # "second" waits for "first"
+        outbox.offer(first)
+        await wait_until(lambda: receiver.waiting == 1)
+        later = await database.threaded.write(state_change([b"third"]))
+        assert later == []  # not the first of its key
+        outbox.offer(later)
+        receiver.release.set()
+        await wait_until(lambda: len(receiver.received) == 3)
+    finally:
+        await outbox.stop()
+    assert [payload for _, _, payload in receiver.received] == [b"first", b"second", b"third"]
+
+
 async def test_an_enqueued_message_waits_for_an_older_one_of_its_key_added_elsewhere(
     database: Database,
 ) -> None:
@@ -296,9 +329,10 @@ async def test_an_enqueued_message_waits_for_an_older_one_of_its_key_added_elsew
     outbox.register("cb", receiver)
     await outbox.start()
     try:
-        async with database.transaction() as session:
-            outbox.add(session, "cb", "k", destination="slow", payload=b"first")
-        # no wake(): the loop has not read "first" when "second" is queued
+        await database.threaded.write(
+            lambda session: outbox.add_now(session, "cb", "k", destination="slow", payload=b"first")
+        )
+        # not offered: the loop has not read "first" when "second" is queued
         await outbox.enqueue("cb", "k", destination="slow", payload=b"second")
         await wait_until(lambda: receiver.waiting == 1)
         assert receiver.received == []  # "second" is not attempted beside "first"
