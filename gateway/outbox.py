@@ -16,6 +16,12 @@ lost without the other.  The outbox then delivers in the background:
 - after ``give_up_after`` seconds a message is recorded as expired and the
   channel's give-up hook runs (NSI: messageDeliveryTimeout);
 - rows survive restarts; delivery resumes where it stopped.
+
+A delivered message is deleted at once when another message of its key may
+wait behind it, and otherwise within ``settle_linger`` seconds, together with
+others: a message added through :meth:`add_now` is known to be alone in its
+key until another one is added behind it.  (A crash inside that window sends
+such a message again after the restart: delivery is at least once.)
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -51,6 +57,7 @@ __all__ = [
     "EXPIRED",
     "PENDING",
     "REFUSED",
+    "Added",
     "Deliver",
     "DeliveryError",
     "DeliveryRefused",
@@ -60,8 +67,8 @@ __all__ = [
 ]
 
 log = get_logger(__name__)
-# Where a unit's session keeps the first-of-their-key messages it added.
-_ADDED_HEADS = "nsgw_outbox_added_heads"
+# Where a unit's session keeps what it added to the outbox.
+_ADDED = "nsgw_outbox_added"
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,14 @@ GiveUp = Callable[[Envelope, str], Awaitable[None]]
 
 
 @dataclass
+class Added:
+    """What a unit of work added to the outbox (see :meth:`Outbox.add_now`)."""
+
+    heads: list[Row[Any]] = field(default_factory=list)  # first of their keys
+    followed: set[tuple[str, str]] = field(default_factory=set)  # keys added to behind another
+
+
+@dataclass
 class _Channel:
     deliver: Deliver
     on_give_up: GiveUp | None
@@ -112,9 +127,11 @@ class Outbox:
         max_delay: float = 60.0,
         give_up_after: float = 3600.0,
         poll_interval: float = 1.0,
+        settle_linger: float = 0.05,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._db = db
+        self._settle_linger = settle_linger
         self._concurrency = concurrency
         self._base_delay, self._max_delay = base_delay, max_delay
         self._default_give_up = timedelta(seconds=give_up_after)
@@ -129,6 +146,9 @@ class Outbox:
         self._busy: dict[str, int] = {}  # attempts running, by destination
         self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
         self._settle = asyncio.Event()
+        self._linger: asyncio.TimerHandle | None = None  # a settle of lone messages is due
+        self._alone: set[int] = set()  # attempted messages that were alone in their key
+        self._followed: set[tuple[str, str]] = set()  # keys with a message waiting behind
         self._running: set[asyncio.Task[None]] = set()
         self._delivering = False  # the background loop runs
         self._held_back = False  # the last read found more than the free slots could take
@@ -160,7 +180,7 @@ class Outbox:
     ) -> None:
         """Add a message inside the caller's unit of work (on a database thread).
 
-        Once the unit has committed, hand :meth:`added_heads` of its session to
+        Once the unit has committed, hand :meth:`added` of its session to
         :meth:`offer`: a message that is the first of its key is then attempted
         at once, without reading it back.  A message added by a unit that rolls
         back is never sent.
@@ -186,20 +206,32 @@ class Outbox:
         assert added is not None
         head = {"id": added[0], "channel": channel, "key": ordering_key}
         first = connection.execute(HEAD_OF_KEY, head).one_or_none()
+        added_here: Added = session.info.setdefault(_ADDED, Added())
         if first is not None:
-            session.info.setdefault(_ADDED_HEADS, []).append(first)
+            added_here.heads.append(first)
+        else:
+            added_here.followed.add((channel, ordering_key))
 
     @staticmethod
-    def added_heads(session: Session) -> list[Row[Any]]:
-        """The messages added in this unit that were the first of their keys."""
-        heads: list[Row[Any]] = session.info.pop(_ADDED_HEADS, [])
-        return heads
+    def added(session: Session) -> Added:
+        """What this unit added (hand it to :meth:`offer` once the unit has committed)."""
+        added: Added = session.info.pop(_ADDED, None) or Added()
+        return added
 
-    def offer(self, heads: list[Row[Any]]) -> None:
-        """Messages a committed unit added as the first of their keys: attempted at once
+    def offer(self, added: Added) -> None:
+        """Messages a committed unit added: the first of their keys are attempted at once
         where the limits allow, else the deliverer is woken to read them."""
-        started = [self._start_if_free(head) for head in heads]
-        if not all(started):
+        if added.followed:
+            self._followed |= added.followed
+            if any(key in added.followed for _, key in self._settling):
+                self._settle.set()  # a delivered message lingers in front of them: delete it
+        started = True
+        for head in added.heads:
+            if not self._start_if_free(head):
+                started = False
+            elif (head.channel, head.ordering_key) not in added.followed:
+                self._alone.add(head.id)
+        if not started:
             self.wake()
 
     async def enqueue(
@@ -213,7 +245,7 @@ class Outbox:
     ) -> None:
         """Add a message in a transaction of its own and deliver it (one unit, one hop)."""
 
-        def add(session: Session) -> list[Row[Any]]:
+        def add(session: Session) -> Added:
             self.add_now(
                 session,
                 channel,
@@ -222,7 +254,7 @@ class Outbox:
                 payload=payload,
                 attributes=attributes,
             )
-            return self.added_heads(session)
+            return self.added(session)
 
         self.offer(await self._db.threaded.write(add))
 
@@ -362,11 +394,25 @@ class Outbox:
             self._release(row)
             if delivered:
                 self._settling.append((row.id, key))  # the key stays in flight until deleted
-                self._settle.set()
+                if row.id in self._alone and key not in self._followed:
+                    self._settle_later()
+                else:
+                    self._settle.set()
             else:
+                self._alone.discard(row.id)
                 self._unlock(row.id, key)
             if self._held_back or not delivered:  # else the settle wakes the loop
                 self.wake()
+
+    def _settle_later(self) -> None:
+        """Delete the delivered lone messages within ``settle_linger``, in one unit."""
+        if self._linger is None:
+            loop = asyncio.get_running_loop()
+            self._linger = loop.call_later(self._settle_linger, self._settle_lingering)
+
+    def _settle_lingering(self) -> None:
+        self._linger = None
+        self._settle.set()
 
     async def _settle_loop(self) -> None:
         """Delete delivered messages in batches, then let the next of their keys go."""
@@ -390,8 +436,14 @@ class Outbox:
         Returns whether every such head was started (else the loop is woken).
         """
         batch, self._settling = self._settling, []
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         if not batch:
             return True
+        for row_id, key in batch:
+            self._alone.discard(row_id)
+            self._followed.discard(key)
         keys = {key for _, key in batch}
         ids = [row_id for row_id, _ in batch]
         params = {

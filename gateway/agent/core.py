@@ -37,7 +37,7 @@ from gateway.agent.domain.states import DataPlaneState
 from gateway.agent.domain.timers import Timer
 from gateway.db import Database, utcnow
 from gateway.logs import get_logger
-from gateway.outbox import Outbox
+from gateway.outbox import Added, Outbox
 from nsgw_proto.nsi import connection_common_pb2 as common_pb2
 from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 
@@ -246,16 +246,16 @@ class AgentCore:
         """
         self._loop = asyncio.get_running_loop()
 
-        def unit(session: Session) -> tuple[T, list[Any]]:
-            return body(session), self.outbox.added_heads(session)
+        def unit(session: Session) -> tuple[T, Added]:
+            return body(session), self.outbox.added(session)
 
         try:
-            result, heads = await self._units.write(unit)
+            result, added = await self._units.write(unit)
         except IntegrityError:
             # Two requests raced for one key (the same correlation id sent twice at
             # once, on PostgreSQL): the loser runs again and now sees the winner.
-            result, heads = await self._units.write(unit)
-        self.outbox.offer(heads)
+            result, added = await self._units.write(unit)
+        self.outbox.offer(added)
         return result
 
     async def _run_read(self, body: Callable[[Session], T]) -> T:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from gateway.db import Database
-from gateway.outbox import DeliveryError, DeliveryRefused, Envelope, Outbox
+from gateway.outbox import Added, DeliveryError, DeliveryRefused, Envelope, Outbox
 
 
 class Recorder:
@@ -296,22 +296,22 @@ async def test_messages_added_in_a_unit_go_out_when_offered_without_being_read(
     outbox.register("cb", receiver)
     await outbox.start()
 
-    def state_change(payloads: list[bytes]) -> Callable[[Session], list[object]]:
-        def unit(session: Session) -> list[object]:
+    def state_change(payloads: list[bytes]) -> Callable[[Session], Added]:
+        def unit(session: Session) -> Added:
             for payload in payloads:
                 outbox.add_now(session, "cb", "k", destination="slow", payload=payload)
-            return list(outbox.added_heads(session))
+            return outbox.added(session)
 
         return unit
 
     try:
         await wait_until(lambda: outbox._delivering)
         first = await database.threaded.write(state_change([b"first", b"second"]))
-        assert len(first) == 1  # "second" waits for "first"
+        assert len(first.heads) == 1  # "second" waits for "first"
         outbox.offer(first)
         await wait_until(lambda: receiver.waiting == 1)
         later = await database.threaded.write(state_change([b"third"]))
-        assert later == []  # not the first of its key
+        assert later.heads == []  # not the first of its key
         outbox.offer(later)
         receiver.release.set()
         await wait_until(lambda: len(receiver.received) == 3)
