@@ -320,6 +320,34 @@ async def test_messages_added_in_a_unit_go_out_when_offered_without_being_read(
     assert [payload for _, _, payload in receiver.received] == [b"first", b"second", b"third"]
 
 
+async def test_a_lone_delivered_message_lingers_until_another_is_added_behind_it(
+    database: Database,
+) -> None:
+    outbox = Outbox(database, poll_interval=60, settle_linger=60)
+    receiver = Recorder()
+    outbox.register("cb", receiver)
+    await outbox.start()
+
+    def add(payload: bytes) -> Callable[[Session], Added]:
+        def unit(session: Session) -> Added:
+            outbox.add_now(session, "cb", "k", destination="d", payload=payload)
+            return outbox.added(session)
+
+        return unit
+
+    try:
+        await wait_until(lambda: outbox._delivering)
+        outbox.offer(await database.threaded.write(add(b"first")))
+        await wait_until(lambda: len(receiver.received) == 1)
+        assert await outbox.pending() == 1  # delivered; deleted later, with others
+        outbox.offer(await database.threaded.write(add(b"second")))
+        await wait_until(lambda: len(receiver.received) == 2)  # not after the linger
+        assert [payload for _, payload in receiver.received] == [b"first", b"second"]
+    finally:
+        await outbox.stop()
+    assert await outbox.pending() == 0  # stopping deletes what was delivered
+
+
 async def test_an_enqueued_message_waits_for_an_older_one_of_its_key_added_elsewhere(
     database: Database,
 ) -> None:
