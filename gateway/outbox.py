@@ -298,8 +298,8 @@ class Outbox:
         :meth:`_settle_loop`; their keys stay in flight until then (order per key).
         """
         running = self._running
-        settler = asyncio.create_task(self._settle_loop(), name="outbox-settle")
         self._delivering = True
+        settler = asyncio.create_task(self._settle_loop(), name="outbox-settle")
         try:
             while True:
                 # Cleared before reading, so a wake-up meanwhile is not lost.
@@ -326,9 +326,13 @@ class Outbox:
                 await self._sleep()
         finally:
             self._delivering = False
-            for task in (*running, settler):
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*running, settler, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
+            # The settler finishes the delete it may be in (cancelled, its unit could
+            # commit after stop() returned), then stops; what is left is deleted here.
+            self._settle.set()
+            await asyncio.gather(settler, return_exceptions=True)
             await self._settle_now()
 
     async def _sleep(self) -> None:
@@ -416,7 +420,7 @@ class Outbox:
 
     async def _settle_loop(self) -> None:
         """Delete delivered messages in batches, then let the next of their keys go."""
-        while True:
+        while self._delivering:
             await self._settle.wait()
             self._settle.clear()
             try:
