@@ -1,19 +1,30 @@
-"""Blocking units of work on the state database, each run whole on a worker thread.
+"""Blocking units of work on the state database, each run whole in one place.
 
 Through SQLAlchemy's asyncio layer every statement (and BEGIN, COMMIT, each
 fetch) is a round trip to the driver's thread; a transaction of a dozen
 statements costs a few hundred thread hops, which on a small machine is
-milliseconds of CPU.  A unit of work that runs as plain synchronous
-SQLAlchemy on a thread of its own costs one hop in all.
+milliseconds of CPU.  A unit of work runs here as plain synchronous
+SQLAlchemy, whole, on one thread.
 
 One :class:`ThreadedSessions` serves every part of the process (the agent,
-the operations engine, the outbox ...), so on SQLite there is one writer:
+the operations engine, the outbox ...).  On SQLite there is one writer at a
+time, and writes queue in the order they were asked for instead of meeting
+in SQLite's busy handler (which sleeps up to 100 ms between tries):
 
-- writes run in order on a single thread with a single connection, so they
-  queue in the order they were asked for instead of meeting in SQLite's busy
-  handler (which sleeps up to 100 ms between tries);
-- reads run on a second thread with its own connection, on a WAL snapshot,
-  so a long write never holds up a read.
+- a write runs on the event loop's own thread, on a connection of its own,
+  when no other write is under way and the unit does not wait for the event
+  loop itself (``inline``): no hop to another thread and back, and no
+  handing the interpreter lock back and forth at every statement, which
+  under load made a unit take several times its own CPU time;
+- any other write queues for the writer thread (one thread, one
+  connection): a unit that waits for the loop (a backend call made inside
+  the transaction), or one asked for while another write runs there;
+- the loop's connection takes the database's lock at once or not at all:
+  when another process holds it (``nsgw stp add`` ...), the unit queues for
+  the writer thread, which waits for it (``busy_timeout``) while the loop
+  goes on.  Only then may a unit that was asked for later commit before it;
+- reads run on a thread of their own with their own connection, on a WAL
+  snapshot, so a write never holds up a read.
 
 On PostgreSQL a few threads each hold a connection, for reads and writes
 alike, and row locks settle the races.
@@ -22,17 +33,31 @@ alike, and row locks settle the races.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import READ_ONLY, sqlite_begin, sqlite_pragmas, sync_url
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
+
+
+class _LockedElsewhere(Exception):
+    """Another process holds the SQLite write lock."""
+
+
+def _fail_fast(dbapi_connection: Any, _record: Any) -> None:
+    # The event loop's connection never waits for the lock (see ThreadedSessions.write).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
 
 
 class ThreadedSessions:
@@ -49,17 +74,44 @@ class ThreadedSessions:
             event.listen(self.engine, "begin", sqlite_begin)
             self.write_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             self.read_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-read")
+            # The event loop's own writer connection, and the turn it shares with the thread.
+            self._loop_engine: Engine | None = create_engine(
+                target, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=0
+            )
+            event.listen(self._loop_engine, "connect", sqlite_pragmas)
+            event.listen(self._loop_engine, "connect", _fail_fast)
+            event.listen(self._loop_engine, "begin", sqlite_begin)
+            self._loop_sessions: sessionmaker[Session] | None = sessionmaker(
+                self._loop_engine, expire_on_commit=False
+            )
+            self._writing: threading.Lock | None = threading.Lock()
         else:
             self.engine = create_engine(
                 target, pool_size=POSTGRES_THREADS, max_overflow=0, pool_pre_ping=True
             )
             shared = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db-unit")
             self.write_executor = self.read_executor = shared
+            self._loop_engine, self._loop_sessions, self._writing = None, None, None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
-        with self.sessions.begin() as session:
+        if self._writing is None:
+            with self.sessions.begin() as session:
+                return body(session)
+        with self._writing, self.sessions.begin() as session:
+            return body(session)
+
+    def _write_here(self, body: Callable[[Session], T]) -> T:
+        """``body`` in a transaction on this thread's connection, if the lock is free now."""
+        assert self._loop_sessions is not None
+        with self._loop_sessions.begin() as session:
+            try:
+                session.connection()  # BEGIN IMMEDIATE, before the body runs
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                    raise _LockedElsewhere from None
+                raise
             return body(session)
 
     def read_now(self, body: Callable[[Session], T]) -> T:
@@ -68,8 +120,20 @@ class ThreadedSessions:
             session.connection(execution_options={READ_ONLY: True})
             return body(session)
 
-    async def write(self, body: Callable[[Session], T]) -> T:
-        """``body`` in a transaction (committed if it returns, rolled back if it raises)."""
+    async def write(self, body: Callable[[Session], T], *, inline: bool = True) -> T:
+        """``body`` in a transaction (committed if it returns, rolled back if it raises).
+
+        ``inline=False`` for a body that waits for the event loop (it must not
+        run on the loop's thread).
+        """
+        writing = self._writing
+        if inline and writing is not None and writing.acquire(blocking=False):
+            try:
+                return self._write_here(body)
+            except _LockedElsewhere:
+                pass  # queue for the writer thread, which waits for the lock
+            finally:
+                writing.release()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.write_executor, self.write_now, body)
 
@@ -82,3 +146,5 @@ class ThreadedSessions:
         self.write_executor.shutdown(wait=True)
         self.read_executor.shutdown(wait=True)
         self.engine.dispose()
+        if self._loop_engine is not None:
+            self._loop_engine.dispose()

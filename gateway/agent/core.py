@@ -250,11 +250,11 @@ class AgentCore:
             return body(session), self.outbox.added(session)
 
         try:
-            result, added = await self._units.write(unit)
+            result, added = await self._units.write(unit, inline=self._backend_inline)
         except IntegrityError:
             # Two requests raced for one key (the same correlation id sent twice at
             # once, on PostgreSQL): the loser runs again and now sees the winner.
-            result, added = await self._units.write(unit)
+            result, added = await self._units.write(unit, inline=self._backend_inline)
         self.outbox.offer(added)
         return result
 

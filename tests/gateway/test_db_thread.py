@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -71,7 +73,8 @@ async def test_a_read_is_not_held_up_by_a_write_in_progress(database: Database) 
     def count(session: Session) -> int:
         return int(session.execute(COUNT).scalar_one())
 
-    writing = asyncio.create_task(database.threaded.write(slow_write))
+    # a body that waits for something else says so: it must not run on the event loop
+    writing = asyncio.create_task(database.threaded.write(slow_write, inline=False))
     await asyncio.to_thread(inside.wait, 10)
     try:
         # The write holds the lock and has not committed: the read sees the snapshot before it.
@@ -80,3 +83,51 @@ async def test_a_read_is_not_held_up_by_a_write_in_progress(database: Database) 
         release.set()
         await writing
     assert await database.threaded.read(count) == 1
+
+
+async def test_a_write_runs_on_the_event_loop_unless_told_otherwise(tmp_path: Path) -> None:
+    """SQLite: no hop to the writer thread when it is free; a body that waits gets one."""
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    await db.migrate()
+
+    def where(session: Session) -> str:
+        session.execute(INSERT, {"key": "k", "payload": b"x"})
+        return threading.current_thread().name
+
+    try:
+        assert await db.threaded.write(where) == threading.current_thread().name
+        assert (await db.threaded.write(where, inline=False)).startswith("db-write")
+    finally:
+        await db.dispose()
+
+
+async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+
+    def write(session: Session) -> None:
+        session.execute(INSERT, {"key": "k", "payload": b"x"})
+
+    def count(session: Session) -> int:
+        return int(session.execute(COUNT).scalar_one())
+
+    await db.threaded.write(write)  # the process is up and writing
+    other = sqlite3.connect(path, isolation_level=None)  # say, `nsgw stp add` meanwhile
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        writing = asyncio.create_task(db.threaded.write(write))
+        ticks = 0
+        for _ in range(10):  # the event loop keeps running meanwhile
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 10
+        assert not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 10)
+        assert await db.threaded.read(count) == 2
+    finally:
+        other.close()
+        await db.dispose()
