@@ -74,7 +74,8 @@ class Settings(BaseSettings):
     )
     soap_provider_target: str = Field(
         "",
-        description="gRPC host:port of the ConnectionProvider the proxy calls; empty: this process",
+        description="gRPC host:port of the ConnectionProvider the proxy calls; "
+        "empty: the agent of this process, called directly",
     )
     soap_provider_tls_ca: Path | None = Field(
         None, description="CA file to verify the ConnectionProvider's TLS certificate; unset: plain"
@@ -236,7 +237,7 @@ class Settings(BaseSettings):
     agent_requester_target: str = Field(
         "",
         description="gRPC host:port of the ConnectionRequester that receives callbacks; "
-        "empty: this process's own gRPC port",
+        "empty: the SOAP proxy of this process, called directly",
     )
     agent_backend: str = Field(
         "null", description="what reservations do to the network: null or nso"
