@@ -308,14 +308,17 @@ class Outbox:
                 self._held_back = len(running) >= self._concurrency
                 if not self._held_back and self._channels:
                     free = self._concurrency - len(running)
+                    saturated = self._saturated()
                     try:
-                        heads = await self._due_heads(self._saturated(), free)
+                        heads = await self._due_heads(saturated, free)
                     except asyncio.CancelledError:
                         raise
                     except Exception:
                         log.exception("outbox read failed; retrying")
                         heads = []
-                    self._held_back = len(heads) >= free
+                    # Messages to a saturated destination were left out: the next
+                    # attempt that ends must wake this loop to read them.
+                    self._held_back = len(heads) >= free or bool(saturated)
                     for row in heads:
                         if len(running) >= self._concurrency:
                             break

@@ -226,6 +226,29 @@ async def test_a_slow_receiver_does_not_hold_up_deliveries_to_another(database: 
     assert await outbox.pending() == 0
 
 
+async def test_messages_left_out_for_a_busy_destination_go_as_soon_as_it_has_room(
+    database: Database,
+) -> None:
+    """Not at the next poll: every message waits only for the attempts ahead of it."""
+    outbox = Outbox(database, concurrency=4, per_destination=2, poll_interval=60)
+    received: list[str] = []
+
+    async def steady(message: Envelope) -> None:
+        await asyncio.sleep(0.02)
+        received.append(message.ordering_key)
+
+    outbox.register("cb", steady)
+    await outbox.start()
+    try:
+        await wait_until(lambda: outbox._delivering)
+        for i in range(10):  # each its own key, all to one destination
+            await outbox.enqueue("cb", f"k{i}", destination="busy", payload=b"x")
+        await wait_until(lambda: len(received) == 10, rounds=500)  # 5 s, not 60
+    finally:
+        await outbox.stop()
+    assert sorted(received) == sorted(f"k{i}" for i in range(10))
+
+
 async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
     database: Database,
 ) -> None:
