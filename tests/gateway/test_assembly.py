@@ -17,6 +17,7 @@ from lxml import etree
 from adapters.nsi_soap.namespaces import soap_action
 from adapters.nsi_soap.provider_messages import build_provider_request
 from adapters.nsi_soap.provider_target import GrpcProvider
+from bench.cases.nsi_agent import NET, NSA, TOPOLOGY
 from bench.servers import free_port
 from gateway.agent.component import AgentComponent
 from gateway.agent.in_process import InProcessProvider
@@ -28,22 +29,6 @@ from nsgw_proto.nsi import connection_common_pb2 as common_pb2
 from nsgw_proto.nsi import connection_provider_pb2 as provider_pb2
 from nsgw_proto.nsi import services_pb2
 from tests.adapters.nsi_soap.servers import SoapSink, serve_app
-
-NSA = "urn:ogf:network:example.net:2025:nsa:nsgw"
-NET = "example.net:2025:topology"
-TOPOLOGY = """
-[[stp]]
-id = "port-1"
-port = "Gi0/0/0/1"
-vlans = "100-199"
-capacity = 10000
-
-[[stp]]
-id = "port-2"
-port = "Gi0/0/0/2"
-vlans = "100-199"
-capacity = 10000
-"""
 
 
 def component(gateway: Gateway, kind: type[Any]) -> Any:
