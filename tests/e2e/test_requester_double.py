@@ -182,6 +182,8 @@ async def test_error_event_and_message_delivery_timeout_are_reflected(setup: Set
     client = await setup.start(confirm_timeout=10)
     done = await create(client)
     name = done.connection.name
+    # The operation ends at provisionConfirmed; the data plane's change may still be on its way.
+    await setup.double.settle()
     events = client.connections.watch(name)
     assert (await anext(events)).connection.state == res_pb2.CONNECTION_STATE_ACTIVE
     received_before = len(setup.double.received)
