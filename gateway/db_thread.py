@@ -39,7 +39,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,9 +81,6 @@ class ThreadedSessions:
             event.listen(self._loop_engine, "connect", sqlite_pragmas)
             event.listen(self._loop_engine, "connect", _fail_fast)
             event.listen(self._loop_engine, "begin", sqlite_begin)
-            self._loop_sessions: sessionmaker[Session] | None = sessionmaker(
-                self._loop_engine, expire_on_commit=False
-            )
             self._writing: threading.Lock | None = threading.Lock()
         else:
             self.engine = create_engine(
@@ -91,8 +88,10 @@ class ThreadedSessions:
             )
             shared = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db-unit")
             self.write_executor = self.read_executor = shared
-            self._loop_engine, self._loop_sessions, self._writing = None, None, None
+            self._loop_engine, self._writing = None, None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Kept open between units (no pool checkout and reset per unit).
+        self._loop_connection: Connection | None = None
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
@@ -103,9 +102,14 @@ class ThreadedSessions:
             return body(session)
 
     def _write_here(self, body: Callable[[Session], T]) -> T:
-        """``body`` in a transaction on this thread's connection, if the lock is free now."""
-        assert self._loop_sessions is not None
-        with self._loop_sessions.begin() as session:
+        """``body`` in a transaction on the event loop's connection, if the lock is free now."""
+        assert self._loop_engine is not None
+        if self._loop_connection is None or self._loop_connection.invalidated:
+            self._loop_connection = self._loop_engine.connect()
+        with (
+            Session(bind=self._loop_connection, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             try:
                 session.connection()  # BEGIN IMMEDIATE, before the body runs
             except OperationalError as exc:
@@ -146,5 +150,8 @@ class ThreadedSessions:
         self.write_executor.shutdown(wait=True)
         self.read_executor.shutdown(wait=True)
         self.engine.dispose()
+        if self._loop_connection is not None:
+            self._loop_connection.close()
+            self._loop_connection = None
         if self._loop_engine is not None:
             self._loop_engine.dispose()
