@@ -111,7 +111,8 @@ class AgentComponent:
         self.documents.add_routes(app)
 
     def on_grpc_bound(self, port: int) -> None:
-        """With no requester target set, callbacks go to this process's bound port."""
+        """With no requester target set and no requester of this process to call directly,
+        callbacks go to this process's bound gRPC port."""
         if self._local is None:
             self.service.config = replace(
                 self.service.config, requester_target=requester_target(self.settings, port)
