@@ -12,7 +12,7 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 import grpc
 import typer
@@ -32,6 +32,7 @@ from gateway.cli.api_options import (
 from gateway.cli.common import fail
 from gateway.cli.ops import follow_operation, report_api_error
 from gateway.client import ApiCallError, NsgwClient
+from gateway.struct_numbers import whole_numbers
 from nsgw_proto.nsgw.v1 import (  # noqa: F401 (registers the services in the descriptor pool)
     connections_pb2,
     nso_pb2,
@@ -73,21 +74,10 @@ def parse_request(method: MethodDescriptor, text: str) -> Message:
     return request
 
 
-def _whole_numbers(value: Any) -> Any:
-    """Integral floats as integers: google.protobuf.Struct holds every number as a double."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _whole_numbers(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers(item) for item in value]
-    return value
-
-
 def to_json(message: Message) -> str:
     """The reply as indented JSON, with payload numbers as they were written (200, not 200.0)."""
     data = json_format.MessageToDict(message, preserving_proto_field_name=True)
-    return json.dumps(_whole_numbers(data), indent=2)
+    return json.dumps(whole_numbers(data), indent=2)
 
 
 async def _invoke(

@@ -15,6 +15,7 @@ from adapters.nso_restconf import (
     DryRunResult,
     SyncStatus,
 )
+from gateway.struct_numbers import whole_numbers
 from nsgw_proto.nsgw.v1 import nso_resources_pb2 as res
 
 _FORMATS = {
@@ -153,14 +154,4 @@ def to_struct(value: Any) -> struct_pb2.Struct:
 def from_struct(value: struct_pb2.Struct) -> dict[str, Any]:
     """A Struct as plain JSON, with whole numbers back as integers (YANG int leaves)."""
     data: dict[str, Any] = json_format.MessageToDict(value)
-    return {key: _ints(item) for key, item in data.items()}
-
-
-def _ints(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    return value
+    return {key: whole_numbers(item) for key, item in data.items()}
