@@ -28,6 +28,18 @@ def service(db: Database, **kw: object) -> AgentService:
     return AgentService(db, Outbox(db), NullBackend(), config)
 
 
+async def agent_on_two_ports(database: Database) -> AgentService:
+    """An agent on ports a and b (VLANs 100-104, 1000 Mbit/s each)."""
+    await load_ports(
+        database,
+        [
+            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
+            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
+        ],
+    )
+    return service(database)
+
+
 def ctx(operation: str = "reserve") -> RequestContext:
     return RequestContext(
         correlation_id=f"urn:uuid:{uuid.uuid4()}",
@@ -142,14 +154,7 @@ async def test_a_refusal_writes_nothing(database: Database) -> None:
 
 
 async def test_the_same_request_sent_twice_at_once_is_done_once(database: Database) -> None:
-    await load_ports(
-        database,
-        [
-            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
-            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
-        ],
-    )
-    agent = service(database)
+    agent = await agent_on_two_ports(database)
     request = ctx()
     criteria = CriteriaRequest(source_stp=stp("a"), dest_stp=stp("b"), capacity=1)
     ids = await asyncio.gather(*(agent.reserve(request, "", "", "", criteria) for _ in range(4)))
@@ -162,14 +167,7 @@ async def test_the_same_request_sent_twice_at_once_is_done_once(database: Databa
 async def test_a_full_lifecycle_is_written_back_on_both_databases(database: Database) -> None:
     """Commit, provision, release and terminate each write their states, results,
     notifications and callbacks; a refused request changes nothing."""
-    await load_ports(
-        database,
-        [
-            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
-            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
-        ],
-    )
-    agent = service(database)
+    agent = await agent_on_two_ports(database)
     end = utcnow() + timedelta(hours=1)
     criteria = CriteriaRequest(source_stp=stp("a"), dest_stp=stp("b"), capacity=10, end=end)
     cid = await agent.reserve(ctx(), "", "gri", "described", criteria)
@@ -232,14 +230,7 @@ async def test_a_full_lifecycle_is_written_back_on_both_databases(database: Data
 async def test_a_modify_stores_its_new_version_and_commit_supersedes_the_old(
     database: Database,
 ) -> None:
-    await load_ports(
-        database,
-        [
-            make_port("a", port="Gi0/1", vlans="100-104", capacity=1000),
-            make_port("b", port="Gi0/2", vlans="100-104", capacity=1000),
-        ],
-    )
-    agent = service(database)
+    agent = await agent_on_two_ports(database)
     end = utcnow() + timedelta(hours=1)
     criteria = CriteriaRequest(source_stp=stp("a"), dest_stp=stp("b"), capacity=10, end=end)
     cid = await agent.reserve(ctx(), "", "", "", criteria)
