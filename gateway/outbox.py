@@ -147,7 +147,7 @@ class Outbox:
         self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
         self._settle = asyncio.Event()
         self._linger: asyncio.TimerHandle | None = None  # a settle of lone messages is due
-        self._alone: set[int] = set()  # attempted messages that were alone in their key
+        self._lone: set[int] = set()  # messages attempted while alone in their key
         self._followed: set[tuple[str, str]] = set()  # keys with a message waiting behind
         self._running: set[asyncio.Task[None]] = set()
         self._delivering = False  # the background loop runs
@@ -230,7 +230,7 @@ class Outbox:
             if not self._start_if_free(head):
                 started = False
             elif (head.channel, head.ordering_key) not in added.followed:
-                self._alone.add(head.id)
+                self._lone.add(head.id)
         if not started:
             self.wake()
 
@@ -401,12 +401,13 @@ class Outbox:
             self._release(row)
             if delivered:
                 self._settling.append((row.id, key))  # the key stays in flight until deleted
-                if row.id in self._alone and key not in self._followed:
+                if row.id in self._lone and key not in self._followed:
                     self._settle_later()
                 else:
                     self._settle.set()
             else:
-                self._alone.discard(row.id)
+                self._lone.discard(row.id)
+                self._followed.discard(key)  # a retry is read back: settled at once anyway
                 self._unlock(row.id, key)
             if self._held_back or not delivered:  # else the settle wakes the loop
                 self.wake()
@@ -449,7 +450,7 @@ class Outbox:
         if not batch:
             return True
         for row_id, key in batch:
-            self._alone.discard(row_id)
+            self._lone.discard(row_id)
             self._followed.discard(key)
         keys = {key for _, key in batch}
         ids = [row_id for row_id, _ in batch]
