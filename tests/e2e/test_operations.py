@@ -15,7 +15,7 @@ import pytest
 from gateway.client import NsgwClient
 from nsgw_proto.nsgw.v1 import operations_pb2 as ops_pb2
 from tests.conftest import REPO_ROOT
-from tests.gateway.operations.harness import start_job
+from tests.gateway.operations.harness import at_the_gate, start_job
 from tests.gateway.operations.receiver import Receiver, free_port
 from tests.helpers import wait_until_serving
 
@@ -50,12 +50,6 @@ async def gateway_process(state: Path, port: int) -> AsyncIterator[asyncio.subpr
             await proc.wait()
 
 
-async def running_state(client: NsgwClient, name: str) -> None:
-    async for update in client.operations.watch(name):
-        if update.HasField("progress") and update.progress.message == "waiting for the gate":
-            return
-
-
 async def test_an_operation_running_at_shutdown_fails_and_is_called_back_after_restart(
     tmp_path: Path,
 ) -> None:
@@ -69,7 +63,7 @@ async def test_an_operation_running_at_shutdown_fails_and_is_called_back_after_r
                 wait=True,
                 callback_url=receiver.url("/done"),
             )
-            await running_state(client, op.name)
+            await at_the_gate(client, op.name)
         first.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(first.wait(), 20) == 0
 
@@ -103,7 +97,7 @@ async def test_a_resumable_operation_survives_a_killed_process(tmp_path: Path) -
                 wait_unless_resumed=True,
                 callback_url=receiver.url("/done"),
             )
-            await running_state(client, op.name)
+            await at_the_gate(client, op.name)
             waiting = asyncio.create_task(client.operations.wait(op.name, reconnect_for=60))
             await asyncio.sleep(0.2)
             first.kill()  # no shutdown at all

@@ -13,7 +13,7 @@ from gateway.cli.call import to_json
 from gateway.client import NsgwClient
 from nsgw_proto.nsgw.v1 import nso_resources_pb2
 from tests.gateway.cli.conftest import AUTH, TOKEN
-from tests.gateway.operations.harness import Gates, Running, start_job
+from tests.gateway.operations.harness import Gates, Running, at_the_gate, start_job
 
 
 async def nsgw_call(running: Running, *args: str, stdin: str | None = None) -> Result:
@@ -69,9 +69,7 @@ async def test_watch_follows_an_operation_and_exits_by_its_outcome(
         watching = asyncio.create_task(
             nsgw_call(running, "Operations/GetOperation", json.dumps({"name": op.name}), "--watch")
         )
-        async for update in client.operations.watch(op.name):
-            if update.HasField("progress") and update.progress.message == "waiting for the gate":
-                break
+        await at_the_gate(client, op.name)
         gates.open("pe1")
         watched = await asyncio.wait_for(watching, 30)
         assert watched.exit_code == 0, watched.output

@@ -10,7 +10,7 @@ from typer.testing import CliRunner, Result
 from gateway.cli import app
 from gateway.client import NsgwClient
 from tests.gateway.cli.conftest import AUTH, TOKEN
-from tests.gateway.operations.harness import Gates, Running, start_job
+from tests.gateway.operations.harness import Gates, Running, at_the_gate, start_job
 
 
 async def nsgw(running: Running, *args: str, token: str = TOKEN) -> Result:
@@ -58,9 +58,7 @@ async def test_watch_follows_to_the_end_and_exits_by_the_outcome(
             client.channel, AUTH, target="pe1", request_id="cli-w", steps=2, wait=True
         )
         watching = asyncio.create_task(nsgw(running, "watch", op.name))
-        async for update in client.operations.watch(op.name):
-            if update.HasField("progress") and update.progress.message == "waiting for the gate":
-                break
+        await at_the_gate(client, op.name)
         gates.open("pe1")
         watched = await asyncio.wait_for(watching, 30)
         assert watched.exit_code == 0, watched.output

@@ -18,6 +18,7 @@ from aiohttp import web
 from google.protobuf import struct_pb2
 
 from gateway.assembly import build_components
+from gateway.client import NsgwClient
 from gateway.config import Settings
 from gateway.operations.component import OperationsComponent
 from gateway.operations.engine import OperationContext, OperationEngine, OperationKind
@@ -26,6 +27,9 @@ from gateway.operations.starter import OperationStarter
 from gateway.process import Gateway
 from nsgw_proto.nsgw.v1 import operations_pb2
 from tests.gateway.operations.receiver import free_port
+
+# The progress message of a test job that waits for its gate to open.
+AT_THE_GATE = "waiting for the gate"
 
 JOBS_SERVICE = "nsgw.v1.testing.Jobs"
 START_METHOD = f"/{JOBS_SERVICE}/Start"
@@ -56,7 +60,7 @@ def make_runner(gates: Gates) -> Callable[[OperationContext], Any]:
             await ctx.progress(f"step {i + 1} of {steps} on {ctx.target}")
         wait_first_run = "wait_unless_resumed" in params and not ctx.resumed
         if ("wait" in params and params["wait"].bool_value) or wait_first_run:
-            await ctx.progress("waiting for the gate")
+            await ctx.progress(AT_THE_GATE)
             await gates.event(ctx.target).wait()
         if "fail" in params and params["fail"].bool_value:
             raise OperationFailed(
@@ -181,3 +185,10 @@ async def start_job(
     )
     result: operations_pb2.Operation = await call(job_request(**params), metadata=metadata)
     return result
+
+
+async def at_the_gate(client: NsgwClient, name: str) -> None:
+    """Follow the test job ``name`` until it waits for its gate."""
+    async for update in client.operations.watch(name):
+        if update.HasField("progress") and update.progress.message == AT_THE_GATE:
+            return
