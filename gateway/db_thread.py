@@ -113,7 +113,9 @@ class ThreadedSessions:
             try:
                 session.connection()  # BEGIN IMMEDIATE, before the body runs
             except OperationalError as exc:
-                if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                # any kind of busy (held by another process, a recovery under way ...)
+                code = getattr(exc.orig, "sqlite_errorcode", None)
+                if code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
                     raise _LockedElsewhere from None
                 raise
             return body(session)
