@@ -120,4 +120,6 @@ def test_payload_numbers_print_as_written() -> None:
     reply.config.update({"vlan-id": 200, "ratio": 0.5, "endpoint": [{"port": 2}]})
     printed = json.loads(to_json(reply))
     assert printed["config"] == {"vlan-id": 200, "ratio": 0.5, "endpoint": [{"port": 2}]}
-    assert '"vlan-id": 200,' in to_json(reply)
+    text = to_json(reply)  # a Struct's keys come in no fixed order
+    assert '"vlan-id": 200' in text
+    assert "200.0" not in text
