@@ -43,13 +43,14 @@ from gateway.outbox_store import (
     DUE_HEADS,
     EXPIRED,
     FORGET,
-    HEAD_OF_KEY,
     HEADS_OF_KEYS,
     INSERT,
     KEY_LOCK,
+    OLDEST_OF_KEY,
     PENDING,
     REFUSED,
     OutboxRow,
+    Pending,
     outbox_table,
 )
 
@@ -105,7 +106,7 @@ GiveUp = Callable[[Envelope, str], Awaitable[None]]
 class Added:
     """What a unit of work added to the outbox (see :meth:`Outbox.add_now`)."""
 
-    heads: list[Row[Any]] = field(default_factory=list)  # first of their keys
+    heads: list[Pending] = field(default_factory=list)  # first of their keys
     followed: set[tuple[str, str]] = field(default_factory=set)  # keys added to behind another
 
 
@@ -177,13 +178,16 @@ class Outbox:
         destination: str,
         payload: bytes,
         attributes: dict[str, Any] | None = None,
+        new_key: bool = False,
     ) -> None:
         """Add a message inside the caller's unit of work (on a database thread).
 
         Once the unit has committed, hand :meth:`added` of its session to
         :meth:`offer`: a message that is the first of its key is then attempted
         at once, without reading it back.  A message added by a unit that rolls
-        back is never sent.
+        back is never sent.  ``new_key`` says the unit made the key itself (a
+        new connection's id, say): no message can be in front, so none is
+        looked for.
         """
         now = self._clock()
         connection = session.connection()
@@ -191,12 +195,13 @@ class Outbox:
             # Several writer threads: messages of one key are added one at a time,
             # so their ids follow their commits and "oldest of its key" is exact.
             connection.execute(KEY_LOCK, {"key": f"{channel}/{ordering_key}"})
+        attributes = attributes or {}
         values = {
             "channel": channel,
             "ordering_key": ordering_key,
             "destination": destination,
             "payload": payload,
-            "attributes": attributes or {},
+            "attributes": attributes,
             "state": PENDING,
             "attempts": 0,
             "created_at": now,
@@ -204,13 +209,16 @@ class Outbox:
         }
         added = connection.execute(INSERT, values).inserted_primary_key
         assert added is not None
-        head = {"id": added[0], "channel": channel, "key": ordering_key}
-        first = connection.execute(HEAD_OF_KEY, head).one_or_none()
         added_here: Added = session.info.setdefault(_ADDED, Added())
-        if first is not None:
-            added_here.heads.append(first)
-        else:
-            added_here.followed.add((channel, ordering_key))
+        if not new_key:
+            key = {"channel": channel, "key": ordering_key}
+            if connection.execute(OLDEST_OF_KEY, key).scalar_one() != added[0]:
+                added_here.followed.add((channel, ordering_key))
+                return
+        message = Pending(
+            added[0], channel, ordering_key, destination, payload, attributes, 0, now, now
+        )
+        added_here.heads.append(message)
 
     @staticmethod
     def added(session: Session) -> Added:
@@ -319,13 +327,13 @@ class Outbox:
                     # Messages to a saturated destination were left out: the next
                     # attempt that ends must wake this loop to read them.
                     self._held_back = len(heads) >= free or bool(saturated)
-                    for row in heads:
+                    for message in heads:
                         if len(running) >= self._concurrency:
                             break
-                        if self._busy.get(row.destination, 0) >= self._per_destination:
+                        if self._busy.get(message.destination, 0) >= self._per_destination:
                             self._held_back = True
                             continue
-                        self._start(row)
+                        self._start(message)
                 await self._sleep()
         finally:
             self._delivering = False
@@ -352,63 +360,63 @@ class Outbox:
         """Destinations that already have as many attempts running as they may."""
         return [dest for dest, n in self._busy.items() if n >= self._per_destination]
 
-    def _start(self, row: Row[Any]) -> None:
-        """Attempt ``row`` in a task of its own; its key is in flight until it is settled."""
-        self._claim(row)
-        task = asyncio.create_task(self._attempt_alone(row))
+    def _start(self, message: Pending) -> None:
+        """Attempt ``message`` in a task of its own; its key is in flight until it is settled."""
+        self._claim(message)
+        task = asyncio.create_task(self._attempt_alone(message))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    def _start_if_free(self, row: Row[Any]) -> bool:
-        """Start ``row`` now if the loop runs, its key is free and the limits allow."""
+    def _start_if_free(self, message: Pending) -> bool:
+        """Start ``message`` now if the loop runs, its key is free and the limits allow."""
         if (
             not self._delivering
-            or (row.channel, row.ordering_key) in self._in_flight
+            or message.key in self._in_flight
             or len(self._running) >= self._concurrency
-            or self._busy.get(row.destination, 0) >= self._per_destination
+            or self._busy.get(message.destination, 0) >= self._per_destination
         ):
             return False
-        self._start(row)
+        self._start(message)
         return True
 
-    def _claim(self, row: Row[Any]) -> None:
-        self._in_flight[row.channel, row.ordering_key] = row.id
-        self._busy[row.destination] = self._busy.get(row.destination, 0) + 1
+    def _claim(self, message: Pending) -> None:
+        self._in_flight[message.key] = message.id
+        self._busy[message.destination] = self._busy.get(message.destination, 0) + 1
 
-    def _release(self, row: Row[Any]) -> None:
-        """The attempt of ``row`` ended: its destination has a slot free again."""
-        left = self._busy.get(row.destination, 0) - 1
+    def _release(self, message: Pending) -> None:
+        """The attempt of ``message`` ended: its destination has a slot free again."""
+        left = self._busy.get(message.destination, 0) - 1
         if left > 0:
-            self._busy[row.destination] = left
+            self._busy[message.destination] = left
         else:
-            self._busy.pop(row.destination, None)
+            self._busy.pop(message.destination, None)
 
     def _unlock(self, row_id: int, key: tuple[str, str]) -> None:
         """``row_id`` is settled in the database: the next message of its key may go."""
         self._settled[row_id] = self._reads
         self._in_flight.pop(key, None)
 
-    async def _attempt_alone(self, row: Row[Any]) -> None:
-        key = (row.channel, row.ordering_key)
+    async def _attempt_alone(self, message: Pending) -> None:
+        key = message.key
         delivered: list[int] = []
         try:
-            await self._attempt(row, delivered)
+            await self._attempt(message, delivered)
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed bookkeeping write: attempted again later
-            log.exception("outbox attempt failed", channel=row.channel, key=row.ordering_key)
+            log.exception("outbox attempt failed", channel=key[0], key=key[1])
         finally:
-            self._release(row)
+            self._release(message)
             if delivered:
-                self._settling.append((row.id, key))  # the key stays in flight until deleted
-                if row.id in self._lone and key not in self._followed:
+                self._settling.append((message.id, key))  # the key stays in flight until deleted
+                if message.id in self._lone and key not in self._followed:
                     self._settle_later()
                 else:
                     self._settle.set()
             else:
-                self._lone.discard(row.id)
+                self._lone.discard(message.id)
                 self._followed.discard(key)  # a retry is read back: settled at once anyway
-                self._unlock(row.id, key)
+                self._unlock(message.id, key)
             if self._held_back or not delivered:  # else the settle wakes the loop
                 self.wake()
 
@@ -459,10 +467,10 @@ class Outbox:
             "keys": sorted({key for _, key in keys}),
         }
 
-        def forget(session: Session) -> list[Row[Any]]:
+        def forget(session: Session) -> list[Pending]:
             connection = session.connection()
             connection.execute(FORGET, {"ids": ids})
-            return list(connection.execute(HEADS_OF_KEYS, params).all())
+            return [Pending.of(row) for row in connection.execute(HEADS_OF_KEYS, params)]
 
         try:
             heads = await self._db.threaded.write(forget)
@@ -471,14 +479,14 @@ class Outbox:
                 self._unlock(row_id, key)
         now = self._clock()
         started = True
-        for row in heads:
-            if (row.channel, row.ordering_key) in keys and row.next_attempt_at <= now:
-                started = self._start_if_free(row) and started
+        for message in heads:
+            if message.key in keys and message.next_attempt_at <= now:
+                started = self._start_if_free(message) and started
         return started
 
     async def _due_heads(
         self, skip_destinations: list[str] | None = None, limit: int | None = None
-    ) -> list[Row[Any]]:
+    ) -> list[Pending]:
         """The oldest pending message of each key, where it is due and not in flight.
 
         One read-only unit on the database's own thread: on SQLite it reads a
@@ -500,7 +508,7 @@ class Outbox:
         }
 
         def read(session: Session) -> list[Row[Any]]:
-            return list(session.connection().execute(DUE_HEADS, params).all())
+            return list(session.connection().execute(DUE_HEADS, params))
 
         generation = self._reads
         self._reads += 1
@@ -517,7 +525,7 @@ class Outbox:
         oldest = min(self._reading, default=self._reads)
         self._settled = {i: g for i, g in self._settled.items() if g > oldest}
         return [
-            row
+            Pending.of(row)
             for row in rows
             if (row.channel, row.ordering_key) not in self._in_flight and row.id not in since
         ]
@@ -535,20 +543,19 @@ class Outbox:
         if not heads:
             return 0
         limit = asyncio.Semaphore(self._concurrency)
-        keys = [(row.channel, row.ordering_key) for row in heads]
-        self._in_flight.update((key, row.id) for key, row in zip(keys, heads, strict=True))
+        self._in_flight.update((message.key, message.id) for message in heads)
         delivered: list[int] = []
 
-        async def attempt(row: Row[Any]) -> bool:
+        async def attempt(message: Pending) -> bool:
             async with limit:
-                return await self._attempt(row, delivered)
+                return await self._attempt(message, delivered)
 
         try:
-            settled = await asyncio.gather(*(attempt(row) for row in heads))
+            settled = await asyncio.gather(*(attempt(message) for message in heads))
             await self._forget(delivered)
         finally:
-            for row, key in zip(heads, keys, strict=True):
-                self._unlock(row.id, key)
+            for message in heads:
+                self._unlock(message.id, message.key)
         return sum(settled)
 
     async def _forget(self, ids: list[int]) -> None:
@@ -561,17 +568,17 @@ class Outbox:
 
         await self._db.threaded.write(forget)
 
-    async def _attempt(self, row: Row[Any], delivered: list[int]) -> bool:
-        channel = self._channels[row.channel]
+    async def _attempt(self, message: Pending, delivered: list[int]) -> bool:
+        channel = self._channels[message.channel]
         envelope = Envelope(
-            row.id,
-            row.channel,
-            row.ordering_key,
-            row.destination,
-            row.payload,
-            dict(row.attributes or {}),
-            row.attempts + 1,
-            row.created_at,
+            message.id,
+            message.channel,
+            message.ordering_key,
+            message.destination,
+            message.payload,
+            dict(message.attributes),
+            message.attempts + 1,
+            message.created_at,
         )
         try:
             await channel.deliver(envelope)
@@ -580,12 +587,12 @@ class Outbox:
             return True
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
-            if self._clock() - row.created_at >= channel.give_up_after:
+            if self._clock() - message.created_at >= channel.give_up_after:
                 await self._give_up(envelope, EXPIRED, f"expired: {reason}", channel)
                 return True
             await self._reschedule(envelope, reason)
             return False
-        delivered.append(row.id)
+        delivered.append(message.id)
         return True
 
     def _backoff(self, attempts: int) -> float:

@@ -7,6 +7,7 @@ settle on the hot path compiles nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Row,
     Select,
     String,
     Table,
@@ -60,6 +62,39 @@ def outbox_table() -> Table:
     return table_of(OutboxRow)
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A pending message as the delivery loop holds it: read back, or just added."""
+
+    id: int
+    channel: str
+    ordering_key: str
+    destination: str
+    payload: bytes
+    attributes: dict[str, Any]
+    attempts: int  # made so far
+    created_at: datetime
+    next_attempt_at: datetime
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.channel, self.ordering_key
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> Pending:
+        return cls(
+            row.id,
+            row.channel,
+            row.ordering_key,
+            row.destination,
+            row.payload,
+            dict(row.attributes or {}),
+            row.attempts,
+            row.created_at,
+            row.next_attempt_at,
+        )
+
+
 def _due_heads_statement() -> Select[Any]:
     """The due heads of the named channels, leaving out ids and destinations (built once)."""
     table = outbox_table()
@@ -101,23 +136,18 @@ def _heads_of_keys_statement() -> Select[Any]:
     return select(table).where(table.c.id.in_(heads)).order_by(table.c.id)
 
 
-def _head_of_key_statement() -> Select[Any]:
-    """The message ``id`` if it is the oldest pending one of its key (built once)."""
+def _oldest_of_key_statement() -> Select[Any]:
+    """The id of the oldest pending message of one key (built once)."""
     table = outbox_table()
-    oldest = (
-        select(func.min(table.c.id))
-        .where(
-            table.c.state == PENDING,
-            table.c.channel == bindparam("channel"),
-            table.c.ordering_key == bindparam("key"),
-        )
-        .scalar_subquery()
+    return select(func.min(table.c.id)).where(
+        table.c.state == PENDING,
+        table.c.channel == bindparam("channel"),
+        table.c.ordering_key == bindparam("key"),
     )
-    return select(table).where(table.c.id == bindparam("id"), table.c.id == oldest)
 
 
 HEADS_OF_KEYS = _heads_of_keys_statement()
-HEAD_OF_KEY = _head_of_key_statement()
+OLDEST_OF_KEY = _oldest_of_key_statement()
 INSERT = insert(outbox_table())
 
 # Delete delivered messages (building the IN list per call was a visible share

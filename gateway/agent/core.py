@@ -166,7 +166,14 @@ class AgentCore:
         )
 
     def _send(
-        self, session: Session, key: str, method: str, message: Message, correlation_id: str
+        self,
+        session: Session,
+        key: str,
+        method: str,
+        message: Message,
+        correlation_id: str,
+        *,
+        new_connection: bool = False,
     ) -> None:
         self.outbox.add_now(
             session,
@@ -175,6 +182,7 @@ class AgentCore:
             destination=self.config.requester_target,
             payload=message.SerializeToString(),
             attributes={"method": method, "connection_id": key, "correlation_id": correlation_id},
+            new_key=new_connection,
         )
 
     def _result(  # noqa: PLR0917
@@ -185,13 +193,23 @@ class AgentCore:
         kind: str,
         message: Message,
         now: datetime,
+        *,
+        new_connection: bool = False,
     ) -> None:
+        """Record a result and queue its callback (``new_connection``: made by this unit)."""
         method, _ = msg.RESULT_KINDS[kind]
         payload = message.SerializeToString()
         store.add_result(
             session, row, kind=kind, correlation_id=ctx.correlation_id, payload=payload, now=now
         )
-        self._send(session, row.connection_id, method, message, ctx.correlation_id)
+        self._send(
+            session,
+            row.connection_id,
+            method,
+            message,
+            ctx.correlation_id,
+            new_connection=new_connection,
+        )
 
     def _notify(  # noqa: PLR0917
         self,

@@ -110,7 +110,8 @@ class AgentService(AgentQueries, AgentBackground):
             except NsiError as exc:
                 res.fail_reserve()
                 saved, status = criteria, "failed"
-                self._result(session, row, ctx, "reserve_failed", self._failed(ctx, res, exc), now)
+                failed = self._failed(ctx, res, exc)
+                self._result(session, row, ctx, "reserve_failed", failed, now, new_connection=new)
             else:
                 if self.backend_remote:  # checked outside this transaction (steps.py)
                     res.held = chosen
@@ -129,7 +130,9 @@ class AgentService(AgentQueries, AgentBackground):
                         description=res.description,
                         criteria=msg.confirm_criteria(saved),
                     )
-                    self._result(session, row, ctx, "reserve_confirmed", confirmed, now)
+                    self._result(
+                        session, row, ctx, "reserve_confirmed", confirmed, now, new_connection=new
+                    )
             self._save_reserve(session, row, res, ctx, saved, status, new=new, ends=ends, now=now)
             return connection_id
 
@@ -191,7 +194,7 @@ class AgentService(AgentQueries, AgentBackground):
                 "source and destination are the same port",
                 [(DEST_STP, criteria.dest_stp)],
             )
-        ports = store.lock_ports(session, [src.local_id, dst.local_id])
+        ports = store.lock_ports(session, (src.local_id, dst.local_id))
         offers = []
         for ref, text, variable, kept in (
             (src, criteria.source_stp, SOURCE_STP, previous.source_vlan if previous else None),
@@ -237,7 +240,7 @@ class AgentService(AgentQueries, AgentBackground):
         end = criteria.end or FOREVER
         port_offers = []
         in_use = store.usages(
-            session, [source.stp_id, dest.stp_id], criteria.start, end, excluding=connection_id
+            session, (source.stp_id, dest.stp_id), criteria.start, end, excluding=connection_id
         )
         for offer in (source, dest):
             used = in_use[offer.stp_id]

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     Row,
     bindparam,
     delete,
@@ -55,9 +56,10 @@ def _is_postgres(session: Session) -> bool:
 # cache key each time costs more than running it on SQLite.  They run on the
 # session's connection (Core rows, no ORM objects).
 _stp, _allocation = table_of(StpRow), table_of(AllocationRow)
-_LOCK_PORTS = (
-    select(_stp).where(_stp.c.id.in_(bindparam("ids", expanding=True))).order_by(_stp.c.id)
-)
+# A reservation always names two ports: "IN (:first, :second)" is one cached
+# statement, where an expanding IN would be rendered anew for each call.
+_TWO_PORTS: list[BindParameter[str]] = [bindparam("first"), bindparam("second")]
+_LOCK_PORTS = select(_stp).where(_stp.c.id.in_(_TWO_PORTS)).order_by(_stp.c.id)
 _LOCK_PORTS_FOR_UPDATE = _LOCK_PORTS.with_for_update()
 _USAGES = select(
     _allocation.c.stp_id,
@@ -66,7 +68,7 @@ _USAGES = select(
     _allocation.c.bandwidth,
     _allocation.c.vlan,
 ).where(
-    _allocation.c.stp_id.in_(bindparam("ids", expanding=True)),
+    _allocation.c.stp_id.in_(_TWO_PORTS),
     _allocation.c.end_time > bindparam("start"),
     _allocation.c.start_time < bindparam("end"),
     _allocation.c.connection_id != bindparam("excluding"),
@@ -107,7 +109,12 @@ def get_port(session: Session, stp_id: str) -> Port | None:
     return None if row is None else port_from_row(row)
 
 
-def lock_ports(session: Session, stp_ids: list[str]) -> dict[str, Port]:
+def _two_ports(stp_ids: tuple[str, str]) -> dict[str, str]:
+    first, second = sorted(stp_ids)
+    return {"first": first, "second": second}
+
+
+def lock_ports(session: Session, stp_ids: tuple[str, str]) -> dict[str, Port]:
     """Read and lock the ports (in id order, so two reservations cannot deadlock).
 
     On PostgreSQL this is SELECT ... FOR UPDATE: a second reservation on one
@@ -115,7 +122,7 @@ def lock_ports(session: Session, stp_ids: list[str]) -> dict[str, Port]:
     allocations.  On SQLite the whole transaction already holds the write lock.
     """
     query = _LOCK_PORTS_FOR_UPDATE if _is_postgres(session) else _LOCK_PORTS
-    rows = session.connection().execute(query, {"ids": sorted(set(stp_ids))})
+    rows = session.connection().execute(query, _two_ports(stp_ids))
     return {row.id: port_from_row(row) for row in rows}
 
 
@@ -149,15 +156,15 @@ def port_in_use(session: Session, stp_id: str) -> list[str]:
 
 def usages(
     session: Session,
-    stp_ids: list[str],
+    stp_ids: tuple[str, str],
     start: datetime,
     end: datetime,
     *,
     excluding: str = "",
 ) -> dict[str, list[Usage]]:
-    """Allocations on the ports overlapping [start, end), except those of ``excluding``."""
+    """Allocations on the two ports overlapping [start, end), except those of ``excluding``."""
     found: dict[str, list[Usage]] = {stp_id: [] for stp_id in stp_ids}
-    params = {"ids": stp_ids, "start": start, "end": end, "excluding": excluding}
+    params = {**_two_ports(stp_ids), "start": start, "end": end, "excluding": excluding}
     for r in session.connection().execute(_USAGES, params):
         found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
     return found

@@ -343,6 +343,46 @@ async def test_messages_added_in_a_unit_go_out_when_offered_without_being_read(
     assert [payload for _, _, payload in receiver.received] == [b"first", b"second", b"third"]
 
 
+async def test_a_key_made_by_the_unit_is_offered_as_added_and_keeps_its_order(
+    database: Database,
+) -> None:
+    """``new_key``: nothing is looked up, and what is delivered is what was added."""
+    outbox = Outbox(database, poll_interval=60)
+    envelopes: list[Envelope] = []
+
+    async def deliver(message: Envelope) -> None:
+        envelopes.append(message)
+
+    outbox.register("cb", deliver)
+    await outbox.start()
+
+    def unit(session: Session) -> Added:
+        attributes = {"method": "ReserveConfirmed"}
+        outbox.add_now(
+            session, "cb", "new", destination="d", payload=b"1", attributes=attributes, new_key=True
+        )
+        outbox.add_now(session, "cb", "new", destination="d", payload=b"2")
+        return outbox.added(session)
+
+    try:
+        await wait_until(lambda: outbox._delivering)
+        added = await database.threaded.write(unit)
+        assert [message.payload for message in added.heads] == [b"1"]  # "2" waits behind it
+        outbox.offer(added)
+        await wait_until(lambda: len(envelopes) == 2)
+    finally:
+        await outbox.stop()
+    first, second = envelopes
+    assert (first.payload, first.destination, first.attributes) == (
+        b"1",
+        "d",
+        {"method": "ReserveConfirmed"},
+    )
+    assert (first.attempts, second.payload, second.attempts) == (1, b"2", 1)
+    assert first.created_at.tzinfo is not None
+    assert await outbox.pending() == 0
+
+
 async def test_a_lone_delivered_message_lingers_until_another_is_added_behind_it(
     database: Database,
 ) -> None:
