@@ -95,3 +95,25 @@ def test_console_format_is_one_readable_line() -> None:
     assert "port=50051" in text
     assert "hidden" not in text
     assert not text.lstrip().startswith("{")
+
+
+def test_a_logger_used_before_the_format_changes_follows_the_new_format() -> None:
+    """Loggers are cached on first use; switching to JSON still renders JSON, tracebacks too."""
+    log = get_logger("test.switch")
+    configure_logging("console", "info", stream=io.StringIO())
+    log.info("first, as a console line")
+    stream = io.StringIO()
+    configure_logging("json", "info", stream=stream)
+    try:
+        log.info("second", port=50051)
+        try:
+            _ = 1 / 0
+        except ZeroDivisionError:
+            log.exception("failed")
+            logging.getLogger("test.stdlib").exception("failed too")
+    finally:
+        configure_logging("console", "info")
+    second, failed, stdlib_failed = _records(stream)
+    assert (second["event"], second["port"]) == ("second", 50051)
+    assert "ZeroDivisionError" in failed["exception"]
+    assert "ZeroDivisionError" in stdlib_failed["exception"]
