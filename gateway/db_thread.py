@@ -24,7 +24,9 @@ in SQLite's busy handler (which sleeps up to 100 ms between tries):
   the writer thread, which waits for it (``busy_timeout``) while the loop
   goes on.  Only then may a unit that was asked for later commit before it;
 - reads run on a thread of their own with their own connection, on a WAL
-  snapshot, so a write never holds up a read.
+  snapshot, so a write never holds up a read;
+- the write-ahead log is copied into the database file on a thread of its
+  own (:mod:`gateway.wal_checkpoints`), not by whichever commit fills it.
 
 On PostgreSQL a few threads each hold a connection, for reads and writes
 alike, and row locks settle the races.
@@ -44,6 +46,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import READ_ONLY, sqlite_begin, sqlite_pragmas, sync_url
+from gateway.wal_checkpoints import Checkpointer, no_autocheckpoint
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
@@ -71,6 +74,7 @@ class ThreadedSessions:
                 target, connect_args={"check_same_thread": False}, pool_size=2, max_overflow=0
             )
             event.listen(self.engine, "connect", sqlite_pragmas)
+            event.listen(self.engine, "connect", no_autocheckpoint)
             event.listen(self.engine, "begin", sqlite_begin)
             self.write_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             self.read_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-read")
@@ -80,8 +84,11 @@ class ThreadedSessions:
             )
             event.listen(self._loop_engine, "connect", sqlite_pragmas)
             event.listen(self._loop_engine, "connect", _fail_fast)
+            event.listen(self._loop_engine, "connect", no_autocheckpoint)
             event.listen(self._loop_engine, "begin", sqlite_begin)
             self._writing: threading.Lock | None = threading.Lock()
+            in_memory = target.database in (None, "", ":memory:")
+            self.checkpointer = None if in_memory else Checkpointer(str(target.database))
         else:
             self.engine = create_engine(
                 target, pool_size=POSTGRES_THREADS, max_overflow=0, pool_pre_ping=True
@@ -89,6 +96,7 @@ class ThreadedSessions:
             shared = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db-unit")
             self.write_executor = self.read_executor = shared
             self._loop_engine, self._writing = None, None
+            self.checkpointer = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Kept open between units (no pool checkout and reset per unit).
         self._loop_connection: Connection | None = None
@@ -98,8 +106,11 @@ class ThreadedSessions:
         if self._writing is None:
             with self.sessions.begin() as session:
                 return body(session)
-        with self._writing, self.sessions.begin() as session:
-            return body(session)
+        with self._writing:
+            with self.sessions.begin() as session:
+                result = body(session)
+            self._written()
+            return result
 
     def _write_here(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction on the event loop's connection, if the lock is free now."""
@@ -118,7 +129,13 @@ class ThreadedSessions:
                 if code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
                     raise _LockedElsewhere from None
                 raise
-            return body(session)
+            result = body(session)
+        self._written()
+        return result
+
+    def _written(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.written()
 
     def read_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a read-only transaction, on the calling thread."""
@@ -151,6 +168,8 @@ class ThreadedSessions:
     def close(self) -> None:
         self.write_executor.shutdown(wait=True)
         self.read_executor.shutdown(wait=True)
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
         if self._loop_connection is not None:
             self._loop_connection.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -130,4 +132,36 @@ async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
         assert await db.threaded.read(count) == 2
     finally:
         other.close()
+        await db.dispose()
+
+
+async def test_the_log_reaches_the_database_file_in_the_background(tmp_path: Path) -> None:
+    """SQLite: writers never checkpoint in their commit; a copy of the file alone has the rows."""
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+
+    def write(session: Session) -> int:
+        session.execute(INSERT, {"key": "k", "payload": b"x" * 2000})
+        return int(session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one())
+
+    def rows_in_copy() -> int | None:
+        copy = tmp_path / "copy.db"  # the main file without its -wal: a naive file backup
+        shutil.copyfile(path, copy)
+        try:
+            with contextlib.closing(sqlite3.connect(copy)) as connection:
+                return int(connection.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        except sqlite3.DatabaseError:  # copied in the middle of a checkpoint
+            return None
+        finally:
+            copy.unlink()
+
+    try:
+        inline = [await db.threaded.write(write) for _ in range(50)]
+        threaded = [await db.threaded.write(write, inline=False) for _ in range(50)]
+        assert set(inline) == set(threaded) == {0}  # no commit copies the log itself
+        async with asyncio.timeout(10):
+            while rows_in_copy() != 100:
+                await asyncio.sleep(0.1)
+    finally:
         await db.dispose()
