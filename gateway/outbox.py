@@ -210,10 +210,14 @@ class Outbox:
         added = connection.execute(INSERT, values).inserted_primary_key
         assert added is not None
         added_here: Added = session.info.setdefault(_ADDED, Added())
+        key = (channel, ordering_key)
+        if key in added_here.followed or any(head.key == key for head in added_here.heads):
+            added_here.followed.add(key)  # behind one this unit added: no need to look
+            return
         if not new_key:
-            key = {"channel": channel, "key": ordering_key}
-            if connection.execute(OLDEST_OF_KEY, key).scalar_one() != added[0]:
-                added_here.followed.add((channel, ordering_key))
+            params = {"channel": channel, "key": ordering_key}
+            if connection.execute(OLDEST_OF_KEY, params).scalar_one() != added[0]:
+                added_here.followed.add(key)
                 return
         message = Pending(
             added[0], channel, ordering_key, destination, payload, attributes, 0, now, now
