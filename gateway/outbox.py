@@ -49,6 +49,7 @@ from gateway.outbox_store import (
     OLDEST_OF_KEY,
     PENDING,
     REFUSED,
+    Envelope,
     OutboxRow,
     Pending,
     outbox_table,
@@ -70,20 +71,6 @@ __all__ = [
 log = get_logger(__name__)
 # Where a unit's session keeps what it added to the outbox.
 _ADDED = "nsgw_outbox_added"
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """One message as a delivery function sees it."""
-
-    id: int
-    channel: str
-    ordering_key: str
-    destination: str
-    payload: bytes
-    attributes: dict[str, Any]
-    attempts: int
-    created_at: datetime
 
 
 class DeliveryError(Exception):
@@ -219,9 +206,8 @@ class Outbox:
             if connection.execute(OLDEST_OF_KEY, params).scalar_one() != added[0]:
                 added_here.followed.add(key)
                 return
-        message = Pending(
-            added[0], channel, ordering_key, destination, payload, attributes, 0, now, now
-        )
+        first = Envelope(added[0], channel, ordering_key, destination, payload, attributes, 1, now)
+        message = Pending(first, now)
         added_here.heads.append(message)
 
     @staticmethod
@@ -241,7 +227,7 @@ class Outbox:
         for head in added.heads:
             if not self._start_if_free(head):
                 started = False
-            elif (head.channel, head.ordering_key) not in added.followed:
+            elif head.key not in added.followed:
                 self._lone.add(head.id)
         if not started:
             self.wake()
@@ -573,17 +559,8 @@ class Outbox:
         await self._db.threaded.write(forget)
 
     async def _attempt(self, message: Pending, delivered: list[int]) -> bool:
-        channel = self._channels[message.channel]
-        envelope = Envelope(
-            message.id,
-            message.channel,
-            message.ordering_key,
-            message.destination,
-            message.payload,
-            dict(message.attributes),
-            message.attempts + 1,
-            message.created_at,
-        )
+        envelope = message.envelope
+        channel = self._channels[envelope.channel]
         try:
             await channel.deliver(envelope)
         except DeliveryRefused as exc:
@@ -591,7 +568,7 @@ class Outbox:
             return True
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
-            if self._clock() - message.created_at >= channel.give_up_after:
+            if self._clock() - envelope.created_at >= channel.give_up_after:
                 await self._give_up(envelope, EXPIRED, f"expired: {reason}", channel)
                 return True
             await self._reschedule(envelope, reason)

@@ -62,9 +62,9 @@ def outbox_table() -> Table:
     return table_of(OutboxRow)
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A pending message as the delivery loop holds it: read back, or just added."""
+@dataclass(frozen=True)
+class Envelope:
+    """One message as a delivery function sees it."""
 
     id: int
     channel: str
@@ -72,27 +72,42 @@ class Pending:
     destination: str
     payload: bytes
     attributes: dict[str, Any]
-    attempts: int  # made so far
+    attempts: int  # this attempt's number, from 1
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A pending message as the delivery loop holds it: its next attempt, and when it is due."""
+
+    envelope: Envelope
     next_attempt_at: datetime
 
     @property
+    def id(self) -> int:
+        return self.envelope.id
+
+    @property
     def key(self) -> tuple[str, str]:
-        return self.channel, self.ordering_key
+        return self.envelope.channel, self.envelope.ordering_key
+
+    @property
+    def destination(self) -> str:
+        return self.envelope.destination
 
     @classmethod
     def of(cls, row: Row[Any]) -> Pending:
-        return cls(
+        envelope = Envelope(
             row.id,
             row.channel,
             row.ordering_key,
             row.destination,
             row.payload,
             dict(row.attributes or {}),
-            row.attempts,
+            row.attempts + 1,
             row.created_at,
-            row.next_attempt_at,
         )
+        return cls(envelope, row.next_attempt_at)
 
 
 def _due_heads_statement() -> Select[Any]:

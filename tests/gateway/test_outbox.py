@@ -367,7 +367,7 @@ async def test_a_key_made_by_the_unit_is_offered_as_added_and_keeps_its_order(
     try:
         await wait_until(lambda: outbox._delivering)
         added = await database.threaded.write(unit)
-        assert [message.payload for message in added.heads] == [b"1"]  # "2" waits behind it
+        assert [message.envelope.payload for message in added.heads] == [b"1"]  # "2" waits
         outbox.offer(added)
         await wait_until(lambda: len(envelopes) == 2)
     finally:
