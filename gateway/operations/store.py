@@ -155,9 +155,12 @@ _PROGRESS = (
 _LAST_INDEX = select(func.max(_progress.c.index)).where(
     _progress.c.operation_id == bindparam("op_id")
 )
+# An operation changes only from one of the two live states: "IN (:state_a,
+# :state_b)" stays one cached statement, where an expanding IN is rendered anew
+# on every call.
 _WHILE_LIVE = (
     _ops.c.id == bindparam("op_id"),
-    _ops.c.state.in_(bindparam("from_states", expanding=True)),
+    _ops.c.state.in_([bindparam("state_a"), bindparam("state_b")]),
 )
 # Bound parameters of SET clauses cannot be named after their columns.
 _START = (
@@ -299,8 +302,13 @@ def add_progress(
 def _live_update(
     session: Session, statement: Any, op_id: str, from_states: Sequence[str], **values: Any
 ) -> RowData | None:
-    params = {"op_id": op_id, "from_states": list(from_states), **values}
-    found = session.execute(statement, params).first()
+    if not from_states:
+        return None  # no state it may change from
+    if len(from_states) > len(LIVE_STATES):
+        raise ValueError(f"an operation changes from its live states only, not {from_states}")
+    state_a, state_b = from_states[0], from_states[-1]
+    params = {"op_id": op_id, "state_a": state_a, "state_b": state_b, **values}
+    found = session.connection().execute(statement, params).first()
     return found._mapping if found is not None else None
 
 
