@@ -10,7 +10,7 @@ declared on :class:`Base`; the schema only changes through the migrations in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +18,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, event, make_url
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Dialect,
+    MetaData,
+    Table,
+    TypeDecorator,
+    bindparam,
+    event,
+    make_url,
+)
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -192,6 +202,22 @@ class Database:
 def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class (for statements that need no ORM objects)."""
     return cast(Table, model.__table__)
+
+
+def one_of_two(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """``column IN (:<name>_1, :<name>_2)``, bound with :func:`one_of_two_params`.
+
+    For a condition on one or two values in a statement built once: an
+    expanding IN would be rendered anew on every call, this one stays cached.
+    """
+    return column.in_([bindparam(f"{name}_1"), bindparam(f"{name}_2")])
+
+
+def one_of_two_params(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of :func:`one_of_two` for one value (given twice) or two."""
+    if not 1 <= len(values) <= 2:
+        raise ValueError(f"{name}: one or two values, not {list(values)}")
+    return {f"{name}_1": values[0], f"{name}_2": values[-1]}
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -35,6 +35,7 @@ alike, and row locks settle the races.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -103,10 +104,7 @@ class ThreadedSessions:
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
-        if self._writing is None:
-            with self.sessions.begin() as session:
-                return body(session)
-        with self._writing:
+        with self._writing or contextlib.nullcontext():
             with self.sessions.begin() as session:
                 result = body(session)
             self._written()
@@ -134,6 +132,7 @@ class ThreadedSessions:
         return result
 
     def _written(self) -> None:
+        # (called by one writer at a time: each holds the write lock)
         if self.checkpointer is not None:
             self.checkpointer.written()
 

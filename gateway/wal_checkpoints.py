@@ -42,7 +42,6 @@ class Checkpointer:
         self._written = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self.checkpoints = 0  # run so far (for tests and metrics)
 
     def written(self) -> None:
         """A unit committed: the log has pages to copy (cheap; called after every commit)."""
@@ -70,7 +69,6 @@ class Checkpointer:
     def _checkpoint(self, connection: sqlite3.Connection) -> None:
         try:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            self.checkpoints += 1
         except sqlite3.Error as exc:  # e.g. the file went away at shutdown; the next one retries
             log.warning("WAL checkpoint failed", error=str(exc))
 

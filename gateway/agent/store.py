@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     Row,
     bindparam,
     delete,
@@ -45,7 +44,7 @@ from gateway.agent.tables import (
     StpRow,
     TimerRow,
 )
-from gateway.db import table_of
+from gateway.db import one_of_two, one_of_two_params, table_of
 
 
 def _is_postgres(session: Session) -> bool:
@@ -56,10 +55,8 @@ def _is_postgres(session: Session) -> bool:
 # cache key each time costs more than running it on SQLite.  They run on the
 # session's connection (Core rows, no ORM objects).
 _stp, _allocation = table_of(StpRow), table_of(AllocationRow)
-# A reservation always names two ports: "IN (:first, :second)" is one cached
-# statement, where an expanding IN would be rendered anew for each call.
-_TWO_PORTS: list[BindParameter[str]] = [bindparam("first"), bindparam("second")]
-_LOCK_PORTS = select(_stp).where(_stp.c.id.in_(_TWO_PORTS)).order_by(_stp.c.id)
+# A reservation always names two ports.
+_LOCK_PORTS = select(_stp).where(one_of_two(_stp.c.id, "port")).order_by(_stp.c.id)
 _LOCK_PORTS_FOR_UPDATE = _LOCK_PORTS.with_for_update()
 _USAGES = select(
     _allocation.c.stp_id,
@@ -68,7 +65,7 @@ _USAGES = select(
     _allocation.c.bandwidth,
     _allocation.c.vlan,
 ).where(
-    _allocation.c.stp_id.in_(_TWO_PORTS),
+    one_of_two(_allocation.c.stp_id, "port"),
     _allocation.c.end_time > bindparam("start"),
     _allocation.c.start_time < bindparam("end"),
     _allocation.c.connection_id != bindparam("excluding"),
@@ -109,11 +106,6 @@ def get_port(session: Session, stp_id: str) -> Port | None:
     return None if row is None else port_from_row(row)
 
 
-def _two_ports(stp_ids: tuple[str, str]) -> dict[str, str]:
-    first, second = sorted(stp_ids)
-    return {"first": first, "second": second}
-
-
 def lock_ports(session: Session, stp_ids: tuple[str, str]) -> dict[str, Port]:
     """Read and lock the ports (in id order, so two reservations cannot deadlock).
 
@@ -122,7 +114,7 @@ def lock_ports(session: Session, stp_ids: tuple[str, str]) -> dict[str, Port]:
     allocations.  On SQLite the whole transaction already holds the write lock.
     """
     query = _LOCK_PORTS_FOR_UPDATE if _is_postgres(session) else _LOCK_PORTS
-    rows = session.connection().execute(query, _two_ports(stp_ids))
+    rows = session.connection().execute(query, one_of_two_params("port", stp_ids))
     return {row.id: port_from_row(row) for row in rows}
 
 
@@ -164,7 +156,12 @@ def usages(
 ) -> dict[str, list[Usage]]:
     """Allocations on the two ports overlapping [start, end), except those of ``excluding``."""
     found: dict[str, list[Usage]] = {stp_id: [] for stp_id in stp_ids}
-    params = {**_two_ports(stp_ids), "start": start, "end": end, "excluding": excluding}
+    params = {
+        **one_of_two_params("port", stp_ids),
+        "start": start,
+        "end": end,
+        "excluding": excluding,
+    }
     for r in session.connection().execute(_USAGES, params):
         found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
     return found

@@ -153,5 +153,5 @@ def to_struct(value: Any) -> struct_pb2.Struct:
 
 def from_struct(value: struct_pb2.Struct) -> dict[str, Any]:
     """A Struct as plain JSON, with whole numbers back as integers (YANG int leaves)."""
-    data: dict[str, Any] = json_format.MessageToDict(value)
-    return {key: whole_numbers(item) for key, item in data.items()}
+    data: dict[str, Any] = whole_numbers(json_format.MessageToDict(value))
+    return data

@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gateway.db import Base, UtcDateTime, table_of
+from gateway.db import Base, UtcDateTime, one_of_two, one_of_two_params, table_of
 from gateway.operations.model import (
     ListFilter,
     Operation,
@@ -155,12 +155,10 @@ _PROGRESS = (
 _LAST_INDEX = select(func.max(_progress.c.index)).where(
     _progress.c.operation_id == bindparam("op_id")
 )
-# An operation changes only from one of the two live states: "IN (:state_a,
-# :state_b)" stays one cached statement, where an expanding IN is rendered anew
-# on every call.
+# An operation changes only from one or both of its two live states.
 _WHILE_LIVE = (
     _ops.c.id == bindparam("op_id"),
-    _ops.c.state.in_([bindparam("state_a"), bindparam("state_b")]),
+    one_of_two(_ops.c.state, "from_state"),
 )
 # Bound parameters of SET clauses cannot be named after their columns.
 _START = (
@@ -304,10 +302,7 @@ def _live_update(
 ) -> RowData | None:
     if not from_states:
         return None  # no state it may change from
-    if len(from_states) > len(LIVE_STATES):
-        raise ValueError(f"an operation changes from its live states only, not {from_states}")
-    state_a, state_b = from_states[0], from_states[-1]
-    params = {"op_id": op_id, "state_a": state_a, "state_b": state_b, **values}
+    params = {"op_id": op_id, **one_of_two_params("from_state", from_states), **values}
     found = session.connection().execute(statement, params).first()
     return found._mapping if found is not None else None
 

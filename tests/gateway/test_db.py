@@ -7,9 +7,9 @@ import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import column, inspect, select, table, text
 
-from gateway.db import Database, UtcDateTime, async_url, sync_url
+from gateway.db import Database, UtcDateTime, async_url, one_of_two, one_of_two_params, sync_url
 
 
 def test_urls_get_the_driver_of_their_backend() -> None:
@@ -98,3 +98,24 @@ async def test_writers_of_one_process_take_turns_and_a_cancelled_one_leaves_its_
     async with database.reading() as reader:
         rows = (await reader.execute(text("SELECT n FROM turns ORDER BY n"))).scalars().all()
     assert list(rows) == [1, 2]
+
+
+async def test_one_of_two_matches_one_value_or_either_of_two(database: Database) -> None:
+    outbox = table("outbox", column("ordering_key"))
+    query = select(outbox.c.ordering_key).where(one_of_two(outbox.c.ordering_key, "key"))
+    insert = text(
+        "INSERT INTO outbox (channel, ordering_key, destination, payload, attributes, state,"
+        " attempts, created_at, next_attempt_at)"
+        " VALUES ('c', :key, 'd', :payload, '{}', 'pending', 0, '2026-01-01', '2026-01-01')"
+    )
+    async with database.transaction() as session:
+        for key in ("a", "b", "c"):
+            await session.execute(insert, {"key": key, "payload": b"x"})
+    async with database.reading() as session:
+        one = await session.execute(query, one_of_two_params("key", ["b"]))
+        two = await session.execute(query, one_of_two_params("key", ("a", "c")))
+        assert sorted(one.scalars()) == ["b"]
+        assert sorted(two.scalars()) == ["a", "c"]
+    for wrong in ([], ["a", "b", "c"]):
+        with pytest.raises(ValueError, match="one or two values"):
+            one_of_two_params("key", wrong)
