@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from gateway.access.tls import server_credentials
 from gateway.component import Component, grpc_interceptors_of
 from gateway.config import Settings
+from gateway.gc_pauses import freeze_startup_objects
 from gateway.grpc_server import GrpcServer
 from gateway.http_server import READINESS, HttpServer, create_app
 from gateway.logs import get_logger
@@ -102,6 +103,8 @@ class Gateway:
             loop.add_signal_handler(sig, self.request_stop)
         try:
             await self.start()
+            frozen = freeze_startup_objects()  # what start-up made lives as long as the process
+            log.info("start-up objects exempted from garbage collection", objects=frozen)
             await self._stopping.wait()
             log.info("shutting down", grace_seconds=self.settings.shutdown_grace)
             await self.stop()

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from adapters.nso_restconf.simulator import DEMO_DATA, Faults, SimulatorServer, build_state
 from gateway.cli.common import fail
+from gateway.gc_pauses import freeze_startup_objects
 
 
 def nso_sim(
@@ -71,6 +72,7 @@ def nso_sim(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await server.start()
+        freeze_startup_objects()
         typer.echo(
             f"NSO simulator (NSO {nso_version}) on {server.url}/restconf, user {user}, "
             f"devices: {', '.join(sorted(state.devices))}; faults: PUT {server.url}/sim/faults"
