@@ -11,7 +11,10 @@ lost without the other.  The outbox then delivers in the background:
   a message is attempted as soon as a slot is free, never held back until
   unrelated deliveries finish;
 - at most ``per_destination`` attempts at once to one destination, so a slow
-  receiver cannot take every slot from the others;
+  receiver cannot take every slot from the others; a message that must wait
+  for a slot waits in memory, in the order the messages came, and goes as
+  soon as one is free (a bounded queue: beyond it, the database is read again
+  once slots are free);
 - failures retried with capped, jittered exponential backoff;
 - after ``give_up_after`` seconds a message is recorded as expired and the
   channel's give-up hook runs (NSI: messageDeliveryTimeout);
@@ -29,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -138,6 +142,11 @@ class Outbox:
         self._lone: set[int] = set()  # messages attempted while alone in their key
         self._followed: set[tuple[str, str]] = set()  # keys with a message waiting behind
         self._running: set[asyncio.Task[None]] = set()
+        # Heads that may go once a slot is free, oldest first; their keys are in flight
+        # (so no read fetches them again), their destinations not yet busy with them.
+        self._queued: deque[Pending] = deque()
+        self._queued_to: dict[str, int] = {}  # queued heads, by destination
+        self._queue_limit = concurrency * 4
         self._delivering = False  # the background loop runs
         self._held_back = False  # the last read found more than the free slots could take
         self._reads = 0  # reads of due heads begun so far
@@ -225,7 +234,7 @@ class Outbox:
                 self._settle.set()  # a delivered message lingers in front of them: delete it
         started = True
         for head in added.heads:
-            if not self._start_if_free(head):
+            if not self._start_or_queue(head):
                 started = False
             elif head.key not in added.followed:
                 self._lone.add(head.id)
@@ -318,15 +327,12 @@ class Outbox:
                     # attempt that ends must wake this loop to read them.
                     self._held_back = len(heads) >= free or bool(saturated)
                     for message in heads:
-                        if len(running) >= self._concurrency:
-                            break
-                        if self._busy.get(message.destination, 0) >= self._per_destination:
+                        if not self._start_or_queue(message):
                             self._held_back = True
-                            continue
-                        self._start(message)
                 await self._sleep()
         finally:
             self._delivering = False
+            self._drop_queue()
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -357,17 +363,57 @@ class Outbox:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    def _start_if_free(self, message: Pending) -> bool:
-        """Start ``message`` now if the loop runs, its key is free and the limits allow."""
-        if (
-            not self._delivering
-            or message.key in self._in_flight
-            or len(self._running) >= self._concurrency
-            or self._busy.get(message.destination, 0) >= self._per_destination
-        ):
+    def _start_or_queue(self, message: Pending) -> bool:
+        """Start ``message`` now if its key is free and the limits allow, else queue it
+        behind the messages already waiting for a slot.
+
+        False when it is left for a later read: the loop does not run, its key
+        is in flight, or the queue is full.
+        """
+        if not self._delivering or message.key in self._in_flight:
             return False
-        self._start(message)
+        destination = message.destination
+        if not self._queued_to.get(destination) and self._has_slot(destination):
+            self._start(message)
+            return True
+        if len(self._queued) >= self._queue_limit:
+            return False
+        self._in_flight[message.key] = message.id
+        self._queued.append(message)
+        self._queued_to[destination] = self._queued_to.get(destination, 0) + 1
         return True
+
+    def _has_slot(self, destination: str) -> bool:
+        return (
+            len(self._running) < self._concurrency
+            and self._busy.get(destination, 0) < self._per_destination
+        )
+
+    def _start_queued(self) -> None:
+        """Slots are free: start the oldest queued messages whose destinations have room."""
+        kept: deque[Pending] = deque()
+        while self._queued and len(self._running) < self._concurrency:
+            message = self._queued.popleft()
+            destination = message.destination
+            if self._busy.get(destination, 0) >= self._per_destination:
+                kept.append(message)
+                continue
+            left = self._queued_to[destination] - 1
+            if left:
+                self._queued_to[destination] = left
+            else:
+                del self._queued_to[destination]
+            self._start(message)
+        kept.extend(self._queued)
+        self._queued = kept
+
+    def _drop_queue(self) -> None:
+        """Forget the queued messages (they stay pending in the database)."""
+        for message in self._queued:
+            if self._in_flight.get(message.key) == message.id:
+                del self._in_flight[message.key]
+        self._queued.clear()
+        self._queued_to.clear()
 
     def _claim(self, message: Pending) -> None:
         self._in_flight[message.key] = message.id
@@ -397,6 +443,10 @@ class Outbox:
             log.exception("outbox attempt failed", channel=key[0], key=key[1])
         finally:
             self._release(message)
+            current = asyncio.current_task()
+            if current is not None:
+                self._running.discard(current)  # its slot is free from now on
+            self._start_queued()
             if delivered:
                 self._settling.append((message.id, key))  # the key stays in flight until deleted
                 if message.id in self._lone and key not in self._followed:
@@ -471,7 +521,7 @@ class Outbox:
         started = True
         for message in heads:
             if message.key in keys and message.next_attempt_at <= now:
-                started = self._start_if_free(message) and started
+                started = self._start_or_queue(message) and started
         return started
 
     async def _due_heads(

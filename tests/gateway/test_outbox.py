@@ -249,6 +249,68 @@ async def test_messages_left_out_for_a_busy_destination_go_as_soon_as_it_has_roo
     assert sorted(received) == sorted(f"k{i}" for i in range(10))
 
 
+async def test_a_newcomer_never_overtakes_a_message_waiting_for_the_same_destination(
+    database: Database,
+) -> None:
+    """The slot a delivery frees goes to the message that waited longest."""
+    outbox = Outbox(database, concurrency=4, per_destination=1, poll_interval=60)
+    started: list[str] = []
+    gate = asyncio.Event()
+    newcomers: list[asyncio.Task[None]] = []
+
+    async def newcomer() -> None:
+        await outbox.enqueue("cb", "new", destination="busy", payload=b"x")
+
+    async def gated(message: Envelope) -> None:
+        started.append(message.ordering_key)
+        if message.ordering_key == "first":
+            await gate.wait()
+            # A message added the moment this delivery ends and its slot is free.
+            asyncio.get_running_loop().call_soon(
+                lambda: newcomers.append(asyncio.ensure_future(newcomer()))
+            )
+
+    outbox.register("cb", gated)
+    await outbox.start()
+    try:
+        await wait_until(lambda: outbox._delivering)
+        await outbox.enqueue("cb", "first", destination="busy", payload=b"x")
+        await wait_until(lambda: started == ["first"])
+        await outbox.enqueue("cb", "waiting", destination="busy", payload=b"x")
+        gate.set()
+        await wait_until(lambda: len(started) == 3)
+        await asyncio.gather(*newcomers)
+    finally:
+        await outbox.stop()
+    assert started == ["first", "waiting", "new"]
+
+
+async def test_more_messages_waiting_than_the_queue_holds_all_go_in_order(
+    database: Database,
+) -> None:
+    outbox = Outbox(database, concurrency=1, poll_interval=60)  # queues 4 in memory
+    started: list[str] = []
+    gate = asyncio.Event()
+
+    async def gated(message: Envelope) -> None:
+        started.append(message.ordering_key)
+        await gate.wait()
+
+    outbox.register("cb", gated)
+    await outbox.start()
+    try:
+        await wait_until(lambda: outbox._delivering)
+        for i in range(10):
+            await outbox.enqueue("cb", f"k{i}", destination="busy", payload=b"x")
+        await wait_until(lambda: started == ["k0"])
+        gate.set()
+        await wait_until(lambda: len(started) == 10, rounds=500)  # 5 s, not 60
+    finally:
+        await outbox.stop()
+    assert started == [f"k{i}" for i in range(10)]
+    assert await outbox.pending() == 0
+
+
 async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
     database: Database,
 ) -> None:
