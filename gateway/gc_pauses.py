@@ -10,9 +10,16 @@ pauses).
 
 :func:`freeze_startup_objects` collects once and then moves everything
 allocated so far to the permanent generation (:func:`gc.freeze`), which the
-collector no longer walks.  Objects made later are collected as before; the
-frozen ones are the modules, classes, settings and components, which are
-never garbage while the process runs.
+collector no longer walks.  Objects made later are collected as before.  The
+frozen ones are the modules, classes, settings and components, which live as
+long as the process; a frozen object whose last reference goes is still
+freed at once (reference counting is untouched), only a cycle of frozen
+objects that becomes garbage later would stay, a bounded one-off cost.
+
+Measured on ``nsgw serve`` under the check-sync benchmark: full collections
+went from 160-170 ms over ~150,000 objects to 17-21 ms over ~6,500, and the
+p99 of ten concurrent check-sync operations from 1.6-2.2x the direct call to
+1.2-1.3x.
 """
 
 from __future__ import annotations
