@@ -40,7 +40,7 @@ def build_components(settings: Settings) -> list[Component]:
     return components
 
 
-# The destination of the agent's callbacks to the SOAP proxy of this process.
+# The name of the SOAP proxy of this process as the agent's requester.
 IN_PROCESS = "in-process"
 
 
@@ -51,4 +51,5 @@ def join_nsi_halves(settings: Settings, proxy: NsiSoapProxy, agent: AgentCompone
         proxy.call_in_process(InProcessProvider(agent.servicer))
     if not settings.agent_requester_target:
         agent.call_back_in_process(IN_PROCESS, proxy)
-        proxy.count_callbacks_of(AGENT_CALLBACKS, IN_PROCESS)
+        # the agent's callbacks are this proxy's SOAP callbacks, whatever peer they are for
+        proxy.count_callbacks_of(AGENT_CALLBACKS)

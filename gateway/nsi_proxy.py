@@ -246,8 +246,9 @@ class NsiSoapProxy:
         self.endpoint.provider = provider
         self._target = "this process"
 
-    def count_callbacks_of(self, channel: str, destination: str) -> None:
-        """Count the outbox messages of ``channel`` to ``destination`` as SOAP callbacks too."""
+    def count_callbacks_of(self, channel: str, destination: str | None = None) -> None:
+        """Count the outbox messages of ``channel`` (to ``destination``, or any) as SOAP
+        callbacks too."""
         self._callback_rows.append((channel, destination))
 
     def _provider_stub(self) -> provider_grpc.ConnectionProviderAsyncStub:

@@ -12,6 +12,7 @@ from aiohttp import web
 from gateway.agent import store
 from gateway.agent.backends import Backend, BackendError, make_backend
 from gateway.agent.callbacks import LocalRequester, RequesterCallbacks, request_of
+from gateway.agent.core import VIA
 from gateway.agent.documents import Documents, DocumentSettings
 from gateway.agent.domain.topology import Port
 from gateway.agent.grpc_service import ConnectionProviderServicer
@@ -124,18 +125,35 @@ class AgentComponent:
         Callbacks queued before (to a gRPC target) are still delivered over gRPC.
         """
         self._local = (destination, requester)
-        self.service.config = replace(self.service.config, requester_target=destination)
+        self.service.config = replace(
+            self.service.config, requester_target=destination, callbacks_in_process=True
+        )
+
+    def _in_process(self, message: Envelope) -> LocalRequester | None:
+        """The requester of this process ``message`` is for, if any.
+
+        Addressed by the ``via`` attribute (the destination is then the peer's
+        replyTo), or by the destination itself (callbacks queued before).
+        """
+        if self._local is None:
+            return None
+        name, requester = self._local
+        if message.attributes.get(VIA) == name or message.destination == name:
+            return requester
+        return None
 
     async def _deliver(self, message: Envelope) -> None:
-        if self._local is not None and message.destination == self._local[0]:
+        local = self._in_process(message)
+        if local is not None:
             method = str(message.attributes.get("method", ""))
-            await self._local[1].deliver_now(method, request_of(message), message.attempts)
+            await local.deliver_now(method, request_of(message), message.attempts)
         else:
             await self.callbacks(message)
 
     async def _give_up(self, message: Envelope, reason: str) -> None:
-        if self._local is not None and message.destination == self._local[0]:
-            self._local[1].gave_up(message.attributes, message.destination, reason)
+        local = self._in_process(message)
+        if local is not None:
+            local.gave_up(message.attributes, message.destination, reason)
         await self.service.on_give_up(message, reason)
 
     async def start(self) -> None:

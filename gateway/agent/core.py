@@ -44,6 +44,9 @@ from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
 log = get_logger(__name__)
 
 CHANNEL = "nsi-agent-callback"
+# The attribute of a callback handed to a requester of this process: the name of that
+# requester (its destination is then the peer it calls, see AgentCore._send).
+VIA = "via"
 BACKEND_DEADLINE = 120.0  # seconds a backend call may take inside a transaction
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,6 +59,14 @@ class AgentConfig:
     requester_target: str
     hold_timeout: float = 120.0
     label_swapping: bool = False
+    # requester_target names a requester of this process, which calls the peer itself
+    callbacks_in_process: bool = False
+
+
+def _reply_to(message: Message) -> str:
+    """The replyTo in a callback's header ("" when it has none)."""
+    header = getattr(message, "header", None)
+    return str(header.reply_to) if header is not None else ""
 
 
 @dataclass(frozen=True)
@@ -175,13 +186,21 @@ class AgentCore:
         *,
         new_connection: bool = False,
     ) -> None:
+        destination = self.config.requester_target
+        attributes = {"method": method, "connection_id": key, "correlation_id": correlation_id}
+        if self.config.callbacks_in_process:
+            # The requester of this process POSTs to the peer's replyTo: that peer is the
+            # receiver the outbox shares its slots by, so one that hangs cannot hold
+            # every callback of every other peer back.
+            attributes[VIA] = destination
+            destination = _reply_to(message) or destination
         self.outbox.add_now(
             session,
             CHANNEL,
             key,
-            destination=self.config.requester_target,
+            destination=destination,
             payload=message.SerializeToString(),
-            attributes={"method": method, "connection_id": key, "correlation_id": correlation_id},
+            attributes=attributes,
             new_key=new_connection,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,10 +13,20 @@ from adapters.nsi_soap.provider_target import ProviderFailed
 from gateway.agent.grpc_service import ConnectionProviderServicer
 from gateway.agent.in_process import InProcessProvider
 from gateway.agent.service import CHANNEL
-from gateway.outbox import DeliveryError, DeliveryRefused
+from gateway.db import Database
+from gateway.outbox import DeliveryError, DeliveryRefused, Outbox
 from nsgw_proto.nsi import connection_provider_pb2 as provider_pb2
 from nsgw_proto.nsi import connection_requester_pb2 as requester_pb2
-from tests.gateway.agent.conftest import Agent, Recorder, generic, header, reserve_request, stp
+from tests.gateway.agent.conftest import (
+    REPLY_TO,
+    Agent,
+    Recorder,
+    agent_settings,
+    generic,
+    header,
+    reserve_request,
+    stp,
+)
 
 LOCAL = "in-process"
 
@@ -120,8 +131,12 @@ async def test_a_refused_callback_is_given_up_and_told_to_the_requester(agent: A
     async with asyncio.timeout(10):
         while len(local.given_up) < 2:
             await asyncio.sleep(0.02)
-    # the reserveConfirmed, then the messageDeliveryTimeout about it (given up in turn)
-    assert local.given_up == [("ReserveConfirmed", LOCAL), ("MessageDeliveryTimeout", LOCAL)]
+    # the reserveConfirmed, then the messageDeliveryTimeout about it (given up in turn),
+    # each recorded with the peer it was for
+    assert local.given_up == [
+        ("ReserveConfirmed", REPLY_TO),
+        ("MessageDeliveryTimeout", REPLY_TO),
+    ]
     notifications = await agent.stub.QueryNotificationSync(
         provider_pb2.QueryNotificationRequest(header=header(), connection_id=reply.connection_id)
     )
@@ -129,3 +144,46 @@ async def test_a_refused_callback_is_given_up_and_told_to_the_requester(agent: A
     assert timeout.correlation_id == request.header.correlation_id
     assert local.delivered == []
     await agent.stub.ReserveAbort(generic(reply.connection_id))
+
+
+@dataclass
+class StuckPeer(LocalRequester):
+    """Holds every callback for the peer at ``stuck`` until released."""
+
+    stuck: str = "https://stuck.example/nsi/callback"
+    holding: int = 0
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def deliver_now(self, method: str, request: Any, attempts: int) -> None:
+        if request.header.reply_to == self.stuck:
+            self.holding += 1
+            await self.release.wait()
+        await super().deliver_now(method, request, attempts)
+
+
+async def test_a_peer_that_does_not_answer_holds_back_its_own_callbacks_only(
+    tmp_path: Path, sqlite_db: Database, recorder: tuple[Recorder, str]
+) -> None:
+    # Two attempts at once to one receiver, four in all.
+    outbox = Outbox(sqlite_db, concurrency=4, per_destination=2, poll_interval=0.05)
+    agent = Agent(agent_settings(tmp_path, recorder[1]), sqlite_db, outbox)
+    await agent.start()
+    peers = StuckPeer()
+    agent.component.call_back_in_process(LOCAL, peers)
+    try:
+        for _ in range(3):  # more callbacks for the stuck peer than its share of attempts
+            await agent.stub.Reserve(reserve_request(reply_to=peers.stuck))
+        async with asyncio.timeout(10):
+            while peers.holding < 2:
+                await asyncio.sleep(0.02)
+        reply = await agent.stub.Reserve(reserve_request())  # another peer (REPLY_TO)
+        await peers.wait_for(1)
+        assert [(m, r.connection_id) for m, r, _ in peers.delivered] == [
+            ("ReserveConfirmed", reply.connection_id)
+        ]
+        assert peers.holding == 2
+        peers.release.set()
+        await peers.wait_for(4)
+    finally:
+        peers.release.set()
+        await agent.stop()
