@@ -5,7 +5,7 @@ object of the generation it collects.  Once start-up has imported gRPC,
 SQLAlchemy, lxml and the rest, the oldest generation holds well over a
 hundred thousand objects that live as long as the process; walking them all
 took 160 ms at a time on a 2-core machine, and every call in flight waited
-that long (the tail of the orchestrator API's latencies was exactly these
+that long (most of the tail of the orchestrator API's latencies was these
 pauses).
 
 :func:`freeze_startup_objects` collects once and then moves everything
@@ -19,7 +19,7 @@ objects that becomes garbage later would stay, a bounded one-off cost.
 Measured on ``nsgw serve`` under the check-sync benchmark: full collections
 went from 160-170 ms over ~150,000 objects to 17-21 ms over ~6,500, and the
 p99 of ten concurrent check-sync operations from 1.6-2.2x the direct call to
-1.2-1.3x.
+1.2-1.5x.
 """
 
 from __future__ import annotations
