@@ -24,7 +24,10 @@ in SQLite's busy handler (which sleeps up to 100 ms between tries):
   the writer thread, which waits for it (``busy_timeout``) while the loop
   goes on.  Only then may a unit that was asked for later commit before it;
 - reads run on a thread of their own with their own connection, on a WAL
-  snapshot, so a write never holds up a read;
+  snapshot, so a write never holds up a read; a small read may run on the
+  event loop's thread instead (``inline``), on a read-only connection of its
+  own: no hop to the reader thread, whose turn at the interpreter lock comes
+  late when the loop is busy;
 - the write-ahead log is copied into the database file on a thread of its
   own (:mod:`gateway.wal_checkpoints`), not by whichever commit fills it.
 
@@ -80,8 +83,9 @@ class ThreadedSessions:
             self.write_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             self.read_executor: Executor = ThreadPoolExecutor(1, thread_name_prefix="db-read")
             # The event loop's own writer connection, and the turn it shares with the thread.
+            # (one connection writes, one reads)
             self._loop_engine: Engine | None = create_engine(
-                target, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=0
+                target, connect_args={"check_same_thread": False}, pool_size=2, max_overflow=0
             )
             event.listen(self._loop_engine, "connect", sqlite_pragmas)
             event.listen(self._loop_engine, "connect", _fail_fast)
@@ -101,6 +105,7 @@ class ThreadedSessions:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Kept open between units (no pool checkout and reset per unit).
         self._loop_connection: Connection | None = None
+        self._loop_reader: Connection | None = None
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
@@ -136,6 +141,16 @@ class ThreadedSessions:
         if self.checkpointer is not None:
             self.checkpointer.written()
 
+    def _read_here(self, body: Callable[[Session], T]) -> T:
+        """``body`` in a read-only transaction on the event loop's reading connection."""
+        assert self._loop_engine is not None
+        if self._loop_reader is None or self._loop_reader.invalidated:
+            self._loop_reader = self._loop_engine.connect().execution_options(
+                **{READ_ONLY: True}  # a deferred BEGIN: a WAL snapshot, no lock
+            )
+        with Session(bind=self._loop_reader, expire_on_commit=False) as session:
+            return body(session)
+
     def read_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a read-only transaction, on the calling thread."""
         with self.sessions() as session:
@@ -159,8 +174,19 @@ class ThreadedSessions:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.write_executor, self.write_now, body)
 
-    async def read(self, body: Callable[[Session], T]) -> T:
-        """``body`` in a read-only transaction (on SQLite: a snapshot, no write lock)."""
+    async def read(self, body: Callable[[Session], T], *, inline: bool = False) -> T:
+        """``body`` in a read-only transaction (on SQLite: a snapshot, no write lock).
+
+        ``inline=True`` for a small read (a row or two): on SQLite it runs on the
+        event loop's thread, unless the database is busy (a recovery under way).
+        """
+        if inline and self._loop_engine is not None:
+            try:
+                return self._read_here(body)
+            except OperationalError as exc:
+                code = getattr(exc.orig, "sqlite_errorcode", None)
+                if code is None or code & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.read_executor, self.read_now, body)
 
@@ -170,8 +196,9 @@ class ThreadedSessions:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
-        if self._loop_connection is not None:
-            self._loop_connection.close()
-            self._loop_connection = None
+        for connection in (self._loop_connection, self._loop_reader):
+            if connection is not None:
+                connection.close()
+        self._loop_connection = self._loop_reader = None
         if self._loop_engine is not None:
             self._loop_engine.dispose()

@@ -457,14 +457,20 @@ class OperationEngine:
         cancellable = kind is not None and (kind.cancellable or not running)
         return store.to_domain(row, progress, cancellable=cancellable)
 
-    async def get(self, op_id: str, *, progress_from: int = 0) -> Operation:
+    async def get(self, op_id: str, *, progress_from: int = 0, inline: bool = False) -> Operation:
+        """The operation and its progress from ``progress_from``.
+
+        ``inline`` reads on the event loop's thread (SQLite; see
+        ``ThreadedSessions.read``): for a caller that answers with it at once.
+        """
+
         def read(session: Session) -> Operation:
             row = store.get(session, op_id)
             if row is None:
                 raise not_found("operation", f"operations/{op_id}")
             return self._domain(row, store.progress_of(session, op_id, progress_from))
 
-        return await self._db.threaded.read(read)
+        return await self._db.threaded.read(read, inline=inline)
 
     async def list(
         self, flt: ListFilter, *, page_size: int, page_token: str = "", include_progress: bool
@@ -573,7 +579,7 @@ class OperationEngine:
                 if self._live.get(op_id) is None:  # ended, or not run here
                     break
                 await changed.wait()
-        op = await self.get(op_id)
+        op = await self.get(op_id, inline=True)
         if op.ended:
             return op
         async for event in self.watch(op_id):

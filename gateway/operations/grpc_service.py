@@ -84,7 +84,7 @@ class OperationsServicer(operations_pb2_grpc.OperationsServicer):
         self, request: operations_pb2.GetOperationRequest, context: Context
     ) -> operations_pb2.Operation:
         try:
-            op = await self._engine.get(_op_id("name", request.name))
+            op = await self._engine.get(_op_id("name", request.name), inline=True)
         except ApiError as error:
             await abort(context, error)
         return operation_to_proto(op)

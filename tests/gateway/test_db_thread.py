@@ -103,6 +103,42 @@ async def test_a_write_runs_on_the_event_loop_unless_told_otherwise(tmp_path: Pa
         await db.dispose()
 
 
+async def test_a_small_read_runs_on_the_event_loop_and_never_waits_for_a_writer(
+    tmp_path: Path,
+) -> None:
+    """SQLite: ``inline`` reads a snapshot on the loop's thread, even while the lock is held."""
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+
+    def write(session: Session) -> None:
+        session.execute(INSERT, {"key": "k", "payload": b"x"})
+
+    def count_and_where(session: Session) -> tuple[int, str]:
+        return int(session.execute(COUNT).scalar_one()), threading.current_thread().name
+
+    await db.threaded.write(write)
+    other = sqlite3.connect(path, isolation_level=None)  # another process, mid-write
+    other.execute("BEGIN IMMEDIATE")
+    other.execute(
+        "INSERT INTO outbox (channel, ordering_key, destination, payload, attributes, state,"
+        " attempts, created_at, next_attempt_at) VALUES ('c', 'o', 'd', x'00', '{}',"
+        " 'pending', 0, '2026-01-01', '2026-01-01')"
+    )
+    try:
+        seen, thread = await asyncio.wait_for(db.threaded.read(count_and_where, inline=True), 5)
+        assert thread == threading.current_thread().name
+        assert seen == 1  # what was committed, not the other's row
+        other.execute("COMMIT")
+        seen, _ = await db.threaded.read(count_and_where, inline=True)
+        assert seen == 2  # a new transaction, a new snapshot
+        await db.threaded.write(write)  # the loop's writes are unaffected
+        assert (await db.threaded.read(count_and_where))[0] == 3
+    finally:
+        other.close()
+        await db.dispose()
+
+
 async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
     tmp_path: Path,
 ) -> None:
