@@ -7,7 +7,7 @@ import contextlib
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,24 @@ INSERT = text(
 COUNT = text("SELECT count(*) FROM outbox")
 
 
+def write_row(session: Session) -> None:
+    session.execute(INSERT, {"key": "k", "payload": b"x"})
+
+
+def count(session: Session) -> int:
+    return int(session.execute(COUNT).scalar_one())
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path) -> AsyncIterator[tuple[Database, Path]]:
+    """A migrated SQLite database in a file (other connections open it as other processes)."""
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+    yield db, path
+    await db.dispose()
+
+
 async def test_a_unit_commits_whole_or_not_at_all(database: Database) -> None:
     def write(session: Session) -> None:
         session.execute(INSERT, {"key": "a", "payload": b"x"})
@@ -31,9 +49,6 @@ async def test_a_unit_commits_whole_or_not_at_all(database: Database) -> None:
     def write_then_fail(session: Session) -> None:
         session.execute(INSERT, {"key": "b", "payload": b"x"})
         raise RuntimeError("the unit fails after its insert")
-
-    def count(session: Session) -> int:
-        return int(session.execute(COUNT).scalar_one())
 
     await database.threaded.write(write)
     with pytest.raises(RuntimeError):
@@ -72,9 +87,6 @@ async def test_a_read_is_not_held_up_by_a_write_in_progress(database: Database) 
         inside.set()
         release.wait(10)
 
-    def count(session: Session) -> int:
-        return int(session.execute(COUNT).scalar_one())
-
     # a body that waits for something else says so: it must not run on the event loop
     writing = asyncio.create_task(database.threaded.write(slow_write, inline=False))
     await asyncio.to_thread(inside.wait, 10)
@@ -104,20 +116,15 @@ async def test_a_write_runs_on_the_event_loop_unless_told_otherwise(tmp_path: Pa
 
 
 async def test_a_small_read_runs_on_the_event_loop_and_never_waits_for_a_writer(
-    tmp_path: Path,
+    sqlite_file: tuple[Database, Path],
 ) -> None:
     """SQLite: ``inline`` reads a snapshot on the loop's thread, even while the lock is held."""
-    path = tmp_path / "state.db"
-    db = Database(f"sqlite:///{path}")
-    await db.migrate()
-
-    def write(session: Session) -> None:
-        session.execute(INSERT, {"key": "k", "payload": b"x"})
+    db, path = sqlite_file
 
     def count_and_where(session: Session) -> tuple[int, str]:
-        return int(session.execute(COUNT).scalar_one()), threading.current_thread().name
+        return count(session), threading.current_thread().name
 
-    await db.threaded.write(write)
+    await db.threaded.write(write_row)
     other = sqlite3.connect(path, isolation_level=None)  # another process, mid-write
     other.execute("BEGIN IMMEDIATE")
     other.execute(
@@ -132,31 +139,21 @@ async def test_a_small_read_runs_on_the_event_loop_and_never_waits_for_a_writer(
         other.execute("COMMIT")
         seen, _ = await db.threaded.read(count_and_where, inline=True)
         assert seen == 2  # a new transaction, a new snapshot
-        await db.threaded.write(write)  # the loop's writes are unaffected
+        await db.threaded.write(write_row)  # the loop's writes are unaffected
         assert (await db.threaded.read(count_and_where))[0] == 3
     finally:
         other.close()
-        await db.dispose()
 
 
 async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
-    tmp_path: Path,
+    sqlite_file: tuple[Database, Path],
 ) -> None:
-    path = tmp_path / "state.db"
-    db = Database(f"sqlite:///{path}")
-    await db.migrate()
-
-    def write(session: Session) -> None:
-        session.execute(INSERT, {"key": "k", "payload": b"x"})
-
-    def count(session: Session) -> int:
-        return int(session.execute(COUNT).scalar_one())
-
-    await db.threaded.write(write)  # the process is up and writing
+    db, path = sqlite_file
+    await db.threaded.write(write_row)  # the process is up and writing
     other = sqlite3.connect(path, isolation_level=None)  # say, `nsgw stp add` meanwhile
     other.execute("BEGIN IMMEDIATE")
     try:
-        writing = asyncio.create_task(db.threaded.write(write))
+        writing = asyncio.create_task(db.threaded.write(write_row))
         ticks = 0
         for _ in range(10):  # the event loop keeps running meanwhile
             await asyncio.sleep(0.01)
@@ -168,7 +165,6 @@ async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
         assert await db.threaded.read(count) == 2
     finally:
         other.close()
-        await db.dispose()
 
 
 async def test_the_log_reaches_the_database_file_in_the_background(tmp_path: Path) -> None:
