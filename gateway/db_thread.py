@@ -60,6 +60,12 @@ class _LockedElsewhere(Exception):
     """Another process holds the SQLite write lock."""
 
 
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLite said busy (any kind: the lock held elsewhere, a recovery under way ...)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
 def _fail_fast(dbapi_connection: Any, _record: Any) -> None:
     # The event loop's connection never waits for the lock (see ThreadedSessions.write).
     cursor = dbapi_connection.cursor()
@@ -127,9 +133,7 @@ class ThreadedSessions:
             try:
                 session.connection()  # BEGIN IMMEDIATE, before the body runs
             except OperationalError as exc:
-                # any kind of busy (held by another process, a recovery under way ...)
-                code = getattr(exc.orig, "sqlite_errorcode", None)
-                if code is not None and code & 0xFF == sqlite3.SQLITE_BUSY:
+                if _is_busy(exc):
                     raise _LockedElsewhere from None
                 raise
             result = body(session)
@@ -184,8 +188,7 @@ class ThreadedSessions:
             try:
                 return self._read_here(body)
             except OperationalError as exc:
-                code = getattr(exc.orig, "sqlite_errorcode", None)
-                if code is None or code & 0xFF != sqlite3.SQLITE_BUSY:
+                if not _is_busy(exc):
                     raise
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.read_executor, self.read_now, body)

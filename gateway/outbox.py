@@ -145,7 +145,6 @@ class Outbox:
         # Heads that may go once a slot is free, oldest first; their keys are in flight
         # (so no read fetches them again), their destinations not yet busy with them.
         self._queued: deque[Pending] = deque()
-        self._queued_to: dict[str, int] = {}  # queued heads, by destination
         self._queue_limit = concurrency * 4
         self._delivering = False  # the background loop runs
         self._held_back = False  # the last read found more than the free slots could take
@@ -373,14 +372,14 @@ class Outbox:
         if not self._delivering or message.key in self._in_flight:
             return False
         destination = message.destination
-        if not self._queued_to.get(destination) and self._has_slot(destination):
+        waiting = any(queued.destination == destination for queued in self._queued)
+        if not waiting and self._has_slot(destination):
             self._start(message)
             return True
         if len(self._queued) >= self._queue_limit:
             return False
         self._in_flight[message.key] = message.id
         self._queued.append(message)
-        self._queued_to[destination] = self._queued_to.get(destination, 0) + 1
         return True
 
     def _has_slot(self, destination: str) -> bool:
@@ -394,16 +393,10 @@ class Outbox:
         kept: deque[Pending] = deque()
         while self._queued and len(self._running) < self._concurrency:
             message = self._queued.popleft()
-            destination = message.destination
-            if self._busy.get(destination, 0) >= self._per_destination:
+            if self._busy.get(message.destination, 0) >= self._per_destination:
                 kept.append(message)
-                continue
-            left = self._queued_to[destination] - 1
-            if left:
-                self._queued_to[destination] = left
             else:
-                del self._queued_to[destination]
-            self._start(message)
+                self._start(message)
         kept.extend(self._queued)
         self._queued = kept
 
@@ -413,7 +406,6 @@ class Outbox:
             if self._in_flight.get(message.key) == message.id:
                 del self._in_flight[message.key]
         self._queued.clear()
-        self._queued_to.clear()
 
     def _claim(self, message: Pending) -> None:
         self._in_flight[message.key] = message.id
