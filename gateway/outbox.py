@@ -201,9 +201,9 @@ class Outbox:
             "attempts": 0,
             "created_at": now,
             "next_attempt_at": now,
+            "last_error": None,
         }
-        added = connection.execute(INSERT, values).inserted_primary_key
-        assert added is not None
+        added = INSERT.first(connection, values)
         added_here: Added = session.info.setdefault(_ADDED, Added())
         key = (channel, ordering_key)
         if key in added_here.followed or any(head.key == key for head in added_here.heads):
@@ -211,10 +211,10 @@ class Outbox:
             return
         if not new_key:
             params = {"channel": channel, "key": ordering_key}
-            if connection.execute(OLDEST_OF_KEY, params).scalar_one() != added[0]:
+            if OLDEST_OF_KEY.first(connection, params)[0] != added.id:
                 added_here.followed.add(key)
                 return
-        first = Envelope(added[0], channel, ordering_key, destination, payload, attributes, 1, now)
+        first = Envelope(added.id, channel, ordering_key, destination, payload, attributes, 1, now)
         message = Pending(first, now)
         added_here.heads.append(message)
 
@@ -501,7 +501,7 @@ class Outbox:
 
         def forget(session: Session) -> list[Pending]:
             connection = session.connection()
-            connection.execute(FORGET, {"ids": ids})
+            FORGET.execute_many(connection, [{"id": row_id} for row_id in ids])
             return [Pending.of(row) for row in connection.execute(HEADS_OF_KEYS, params)]
 
         try:
@@ -596,7 +596,7 @@ class Outbox:
             return
 
         def forget(session: Session) -> None:
-            session.connection().execute(FORGET, {"ids": ids})
+            FORGET.execute_many(session.connection(), [{"id": row_id} for row_id in ids])
 
         await self._db.threaded.write(forget)
 

@@ -2,7 +2,9 @@
 
 ``gateway.outbox`` is the API; this module is its storage: the ``outbox``
 table (migration ``0001_outbox``) and prebuilt Core statements, so a read or
-settle on the hot path compiles nothing.
+settle on the hot path compiles nothing; those of every message (add, look
+for the oldest of its key, delete) run as prepared statements
+(:mod:`gateway.prepared`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, UtcDateTime, table_of
+from gateway.prepared import Prepared
 
 PENDING, EXPIRED, REFUSED = "pending", "expired", "refused"
 
@@ -162,11 +165,11 @@ def _oldest_of_key_statement() -> Select[Any]:
 
 
 HEADS_OF_KEYS = _heads_of_keys_statement()
-OLDEST_OF_KEY = _oldest_of_key_statement()
-INSERT = insert(outbox_table())
+OLDEST_OF_KEY = Prepared(_oldest_of_key_statement())
+# Given every column but the id, which it returns.
+INSERT = Prepared(insert(outbox_table()).returning(outbox_table().c.id))
 
-# Delete delivered messages (building the IN list per call was a visible share
-# of the writer thread's time).
-FORGET = delete(outbox_table()).where(outbox_table().c.id.in_(bindparam("ids", expanding=True)))
+# Delete delivered messages: one id at a time, all in one execute_many.
+FORGET = Prepared(delete(outbox_table()).where(outbox_table().c.id == bindparam("id")))
 # PostgreSQL: a transaction-scoped lock on one (channel, ordering key).
 KEY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")

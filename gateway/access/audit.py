@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
 from gateway.logs import get_logger
+from gateway.prepared import Prepared
 
 log = get_logger(__name__)
 
@@ -40,12 +41,12 @@ class AuditRow(Base):
     __table_args__ = (Index("ix_api_audit_time", "time"),)
 
 
-_INSERT = insert(table_of(AuditRow))  # built once
+_INSERT = Prepared(insert(table_of(AuditRow)))  # given every column but the id
 _RECENT = select(AuditRow).order_by(AuditRow.id.desc())
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(_INSERT, rows)
+    _INSERT.execute_many(session.connection(), rows)
 
 
 def _fail(written: asyncio.Future[None], error: Exception) -> None:

@@ -4,8 +4,8 @@ Every request that changes a connection reads its ``agent_reservation`` row,
 changes it and writes it back in one transaction.  Through the ORM that is an
 identity map, attribute instrumentation and a unit-of-work flush per request;
 here it is one prebuilt SELECT into a :class:`ReservationRecord` and one
-prebuilt UPDATE of it, run on the session's connection.  The statements are
-built once at import, so no statement or cache key is built per request.
+prebuilt UPDATE of it.  The statements are built once at import and run as
+:class:`~gateway.prepared.Prepared` statements on the session's connection.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from gateway.agent.tables import (
     ResultRow,
     TimerRow,
 )
-from gateway.db import table_of
+from gateway.db import one_of_two, table_of
+from gateway.prepared import Prepared
 
 
 @dataclass(slots=True)
@@ -70,49 +71,60 @@ _criteria = table_of(CriteriaRow)
 _allocation = table_of(AllocationRow)
 _timer = table_of(TimerRow)
 
-LOAD_RESERVATION = select(*(_reservation.c[name] for name in RECORD_FIELDS)).where(
+_load_reservation = select(*(_reservation.c[name] for name in RECORD_FIELDS)).where(
     _reservation.c.connection_id == bindparam("connection_id")
 )
-LOAD_RESERVATION_FOR_UPDATE = LOAD_RESERVATION.with_for_update()
-INSERT_RESERVATION = insert(_reservation)
+LOAD_RESERVATION = Prepared(_load_reservation)
+LOAD_RESERVATION_FOR_UPDATE = Prepared(_load_reservation.with_for_update())
+INSERT_RESERVATION = Prepared(insert(_reservation))
 # Executed with MUTABLE_FIELDS as parameters: SET exactly those columns.
-UPDATE_RESERVATION = update(_reservation).where(_reservation.c.connection_id == bindparam("key"))
-
-LOAD_VERSIONS = select(_criteria).where(
-    _criteria.c.connection_id == bindparam("connection_id"),
-    _criteria.c.version.in_(bindparam("versions", expanding=True)),
+UPDATE_RESERVATION = Prepared(
+    update(_reservation).where(_reservation.c.connection_id == bindparam("key"))
 )
-INSERT_CRITERIA = insert(_criteria)
+
+# The committed and the held version (bound with one_of_two_params("version", ...)).
+LOAD_VERSIONS = Prepared(
+    select(_criteria).where(
+        _criteria.c.connection_id == bindparam("connection_id"),
+        one_of_two(_criteria.c.version, "version"),
+    )
+)
+INSERT_CRITERIA = Prepared(insert(_criteria))
 _criteria_key = (_criteria.c.connection_id == bindparam("key")) & (
     _criteria.c.version == bindparam("key_version")
 )
 # Executed with the criteria's column values as parameters (SET those columns).
-UPDATE_CRITERIA = update(_criteria).where(_criteria_key)
-SET_CRITERIA_STATUS = update(_criteria).where(_criteria_key).values(status=bindparam("new_status"))
+UPDATE_CRITERIA = Prepared(update(_criteria).where(_criteria_key))
+SET_CRITERIA_STATUS = Prepared(
+    update(_criteria).where(_criteria_key).values(status=bindparam("new_status"))
+)
 
-INSERT_ALLOCATION = insert(_allocation)
+INSERT_ALLOCATION = Prepared(insert(_allocation))
 _of_connection = _allocation.c.connection_id == bindparam("connection_id")
-RELEASE_ALL = delete(_allocation).where(_of_connection)
-RELEASE_VERSION = delete(_allocation).where(
-    _of_connection, _allocation.c.version == bindparam("version")
+RELEASE_ALL = Prepared(delete(_allocation).where(_of_connection))
+RELEASE_VERSION = Prepared(
+    delete(_allocation).where(_of_connection, _allocation.c.version == bindparam("version"))
 )
-RELEASE_OLDER = delete(_allocation).where(
-    _of_connection, _allocation.c.version < bindparam("version")
+RELEASE_OLDER = Prepared(
+    delete(_allocation).where(_of_connection, _allocation.c.version < bindparam("version"))
 )
 
-INSERT_NOTIFICATION = insert(table_of(NotificationRow))
-INSERT_RESULT = insert(table_of(ResultRow))
-INSERT_REQUEST = insert(table_of(RequestRow))
+INSERT_NOTIFICATION = Prepared(insert(table_of(NotificationRow)))
+INSERT_RESULT = Prepared(insert(table_of(ResultRow)))
+INSERT_REQUEST = Prepared(insert(table_of(RequestRow)))
 _request = table_of(RequestRow)
-LOGGED_REQUEST = select(
-    _request.c.payload_hash, _request.c.operation, _request.c.connection_id
-).where(_request.c.correlation_id == bindparam("correlation_id"))
+LOGGED_REQUEST = Prepared(
+    select(_request.c.payload_hash, _request.c.operation, _request.c.connection_id).where(
+        _request.c.correlation_id == bindparam("correlation_id")
+    )
+)
 
-INSERT_TIMER = insert(_timer)
+INSERT_TIMER = Prepared(insert(_timer))
 _timers_of = _timer.c.connection_id == bindparam("connection_id")
-CANCEL_TIMERS = delete(_timer).where(_timers_of)
-CANCEL_TIMERS_OF_KINDS = delete(_timer).where(
-    _timers_of, _timer.c.kind.in_(bindparam("kinds", expanding=True))
+CANCEL_TIMERS = Prepared(delete(_timer).where(_timers_of))
+# Run once per kind (execute_many).
+CANCEL_TIMERS_OF_KIND = Prepared(
+    delete(_timer).where(_timers_of, _timer.c.kind == bindparam("kind"))
 )
 
 

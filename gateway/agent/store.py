@@ -45,20 +45,21 @@ from gateway.agent.tables import (
     TimerRow,
 )
 from gateway.db import one_of_two, one_of_two_params, table_of
+from gateway.prepared import Prepared
 
 
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-# The statements of the request path, built once: building a statement and its
-# cache key each time costs more than running it on SQLite.  They run on the
-# session's connection (Core rows, no ORM objects).
+# The statements of the request path, built once and run as prepared statements
+# (gateway.prepared) on the session's connection: Core rows, no ORM objects.
 _stp, _allocation = table_of(StpRow), table_of(AllocationRow)
 # A reservation always names two ports.
-_LOCK_PORTS = select(_stp).where(one_of_two(_stp.c.id, "port")).order_by(_stp.c.id)
-_LOCK_PORTS_FOR_UPDATE = _LOCK_PORTS.with_for_update()
-_USAGES = select(
+_lock_ports = select(_stp).where(one_of_two(_stp.c.id, "port")).order_by(_stp.c.id)
+_LOCK_PORTS = Prepared(_lock_ports)
+_LOCK_PORTS_FOR_UPDATE = Prepared(_lock_ports.with_for_update())
+_USAGES_QUERY = select(
     _allocation.c.stp_id,
     _allocation.c.start_time,
     _allocation.c.end_time,
@@ -70,6 +71,7 @@ _USAGES = select(
     _allocation.c.start_time < bindparam("end"),
     _allocation.c.connection_id != bindparam("excluding"),
 )
+_USAGES = Prepared(_USAGES_QUERY)
 # -- topology -------------------------------------------------------------
 
 
@@ -114,7 +116,7 @@ def lock_ports(session: Session, stp_ids: tuple[str, str]) -> dict[str, Port]:
     allocations.  On SQLite the whole transaction already holds the write lock.
     """
     query = _LOCK_PORTS_FOR_UPDATE if _is_postgres(session) else _LOCK_PORTS
-    rows = session.connection().execute(query, one_of_two_params("port", stp_ids))
+    rows = query.rows(session.connection(), one_of_two_params("port", stp_ids))
     return {row.id: port_from_row(row) for row in rows}
 
 
@@ -162,7 +164,7 @@ def usages(
         "end": end,
         "excluding": excluding,
     }
-    for r in session.connection().execute(_USAGES, params):
+    for r in _USAGES.rows(session.connection(), params):
         found[r.stp_id].append(Usage(r.start_time, r.end_time, r.bandwidth, r.vlan))
     return found
 
@@ -174,8 +176,8 @@ def add_allocations(
     if not ends:
         return
     end = criteria.end or FOREVER
-    session.connection().execute(
-        sql.INSERT_ALLOCATION,
+    sql.INSERT_ALLOCATION.execute_many(
+        session.connection(),
         [
             {
                 "connection_id": connection_id,
@@ -205,7 +207,7 @@ def release_allocations(
         query, params = sql.RELEASE_OLDER, {"connection_id": connection_id, "version": older_than}
     else:
         query, params = sql.RELEASE_ALL, {"connection_id": connection_id}
-    session.connection().execute(query, params)
+    query.execute(session.connection(), params)
 
 
 # -- reservations ---------------------------------------------------------
@@ -260,18 +262,18 @@ def load_row(
         if for_update and _is_postgres(session)
         else sql.LOAD_RESERVATION
     )
-    found = session.connection().execute(query, {"connection_id": connection_id}).one_or_none()
+    found = query.first(session.connection(), {"connection_id": connection_id})
     return None if found is None else sql.record_from(found)
 
 
 def insert_reservation(session: Session, row: ReservationRecord) -> None:
     """Write a new reservation row as it stands, in one INSERT."""
-    session.connection().execute(sql.INSERT_RESERVATION, row.values())
+    sql.INSERT_RESERVATION.execute(session.connection(), row.values())
 
 
 def update_reservation(session: Session, row: ReservationRecord) -> None:
     """Write back what a request changed on a loaded row, in one UPDATE."""
-    session.connection().execute(sql.UPDATE_RESERVATION, row.changes())
+    sql.UPDATE_RESERVATION.execute(session.connection(), row.changes())
 
 
 def save_states(session: Session, row: ReservationRecord, res: Reservation, now: datetime) -> None:
@@ -284,9 +286,8 @@ def load_versions(session: Session, row: ReservationRow | ReservationRecord) -> 
     wanted = [v for v in (row.committed_version, row.held_version) if v is not None]
     if not wanted:
         return {}
-    rows = session.connection().execute(
-        sql.LOAD_VERSIONS, {"connection_id": row.connection_id, "versions": wanted}
-    )
+    params = {"connection_id": row.connection_id, **one_of_two_params("version", wanted)}
+    rows = sql.LOAD_VERSIONS.rows(session.connection(), params)
     return {r.version: _criteria(r) for r in rows}
 
 
@@ -366,17 +367,17 @@ def save_criteria(
     connection = session.connection()
     if not new:
         key = {"key": connection_id, "key_version": criteria.version}
-        if connection.execute(sql.UPDATE_CRITERIA, key | values).rowcount:
+        if sql.UPDATE_CRITERIA.execute(connection, key | values):
             return
-    connection.execute(
-        sql.INSERT_CRITERIA,
+    sql.INSERT_CRITERIA.execute(
+        connection,
         {"connection_id": connection_id, "version": criteria.version, "created_at": now} | values,
     )
 
 
 def set_criteria_status(session: Session, connection_id: str, version: int, status: str) -> None:
-    session.connection().execute(
-        sql.SET_CRITERIA_STATUS,
+    sql.SET_CRITERIA_STATUS.execute(
+        session.connection(),
         {"key": connection_id, "key_version": version, "new_status": status},
     )
 
@@ -407,8 +408,8 @@ def add_notification(
 ) -> int:
     """Record the next notification of the connection; returns its id."""
     row.notification_seq += 1
-    session.connection().execute(
-        sql.INSERT_NOTIFICATION,
+    sql.INSERT_NOTIFICATION.execute(
+        session.connection(),
         {
             "connection_id": row.connection_id,
             "notification_id": row.notification_seq,
@@ -438,8 +439,8 @@ def add_result(
     now: datetime,
 ) -> int:
     row.result_seq += 1
-    session.connection().execute(
-        sql.INSERT_RESULT,
+    sql.INSERT_RESULT.execute(
+        session.connection(),
         {
             "connection_id": row.connection_id,
             "result_id": row.result_seq,
@@ -474,8 +475,7 @@ def results(session: Session, connection_id: str, first: int, last: int) -> list
 
 def logged_request(session: Session, correlation_id: str) -> tuple[str, str, str] | None:
     """(payload_hash, operation, connection_id) of an accepted request, if any."""
-    found = session.connection().execute(sql.LOGGED_REQUEST, {"correlation_id": correlation_id})
-    row = found.one_or_none()
+    row = sql.LOGGED_REQUEST.first(session.connection(), {"correlation_id": correlation_id})
     return None if row is None else (row.payload_hash, row.operation, row.connection_id)
 
 
@@ -488,8 +488,8 @@ def log_request(
     connection_id: str,
     now: datetime,
 ) -> None:
-    session.connection().execute(
-        sql.INSERT_REQUEST,
+    sql.INSERT_REQUEST.execute(
+        session.connection(),
         {
             "correlation_id": correlation_id,
             "payload_hash": payload_hash,
@@ -504,8 +504,8 @@ def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
     """Store a timer, replacing the connection's earlier timer of the same kind."""
     if replace:
         cancel_timers(session, timer.connection_id, timer.kind)
-    session.connection().execute(
-        sql.INSERT_TIMER,
+    sql.INSERT_TIMER.execute(
+        session.connection(),
         {
             "connection_id": timer.connection_id,
             "kind": timer.kind.value,
@@ -517,10 +517,10 @@ def set_timer(session: Session, timer: Timer, *, replace: bool = True) -> None:
 
 def cancel_timers(session: Session, connection_id: str, *kinds: TimerKind) -> None:
     if kinds:
-        params = {"connection_id": connection_id, "kinds": [k.value for k in kinds]}
-        session.connection().execute(sql.CANCEL_TIMERS_OF_KINDS, params)
+        params = [{"connection_id": connection_id, "kind": k.value} for k in kinds]
+        sql.CANCEL_TIMERS_OF_KIND.execute_many(session.connection(), params)
     else:
-        session.connection().execute(sql.CANCEL_TIMERS, {"connection_id": connection_id})
+        sql.CANCEL_TIMERS.execute(session.connection(), {"connection_id": connection_id})
 
 
 def next_due(session: Session) -> datetime | None:

@@ -6,8 +6,8 @@ round-trips without a table per kind.
 
 The queries are synchronous SQLAlchemy Core, run inside the engine's units of
 work on the database thread (``db.threaded``): one thread hop per unit, and
-statements built once at import (building a statement and its cache key each
-time costs more than running it on SQLite).  A state change is one
+statements built once at import and run as prepared statements
+(:mod:`gateway.prepared`) where they run per operation.  A state change is one
 conditional ``UPDATE ... RETURNING``: it takes the row lock (PostgreSQL),
 refuses to touch an operation that already ended (whichever process ended
 it), and hands back the row, so nothing is read twice.
@@ -53,6 +53,7 @@ from gateway.operations.model import (
     Progress,
     State,
 )
+from gateway.prepared import Prepared
 from nsgw_proto.nsgw.v1 import operations_pb2
 
 _RESULT_ONEOF = operations_pb2.Operation.DESCRIPTOR.oneofs_by_name["result"]
@@ -130,30 +131,35 @@ _progress = table_of(ProgressRow)
 LIVE_STATES = (State.PENDING.value, State.RUNNING.value)
 # Every column but the request (only a restart needs it, see unfinished()).
 _COLUMNS = [c for c in _ops.c if c.name != "request"]
-_GET = select(*_COLUMNS).where(_ops.c.id == bindparam("op_id"))
-_GET_FOR_UPDATE = _GET.with_for_update()
-_BY_REQUEST_ID = select(*_COLUMNS).where(_ops.c.request_id == bindparam("request_id"))
+_get = select(*_COLUMNS).where(_ops.c.id == bindparam("op_id"))
+_GET = Prepared(_get)
+_GET_FOR_UPDATE = Prepared(_get.with_for_update())
+_BY_REQUEST_ID = Prepared(select(*_COLUMNS).where(_ops.c.request_id == bindparam("request_id")))
 # A new operation, unless its request_id is taken (then nothing: the caller
 # reads the one recorded).  On PostgreSQL a concurrent insert of the same
 # request_id is waited for, so the loser finds the winner's row.
 # (RETURNING says which: psycopg reports no row count for it.)
 _INSERT_NEW = {
-    "sqlite": sqlite.insert(_ops)
-    .on_conflict_do_nothing(index_elements=["request_id"])
-    .returning(_ops.c.id),
-    "postgresql": postgresql.insert(_ops)
-    .on_conflict_do_nothing(index_elements=["request_id"])
-    .returning(_ops.c.id),
+    "sqlite": Prepared(
+        sqlite.insert(_ops)
+        .on_conflict_do_nothing(index_elements=["request_id"])
+        .returning(_ops.c.id)
+    ),
+    "postgresql": Prepared(
+        postgresql.insert(_ops)
+        .on_conflict_do_nothing(index_elements=["request_id"])
+        .returning(_ops.c.id)
+    ),
 }
-_INSERT_PROGRESS = insert(_progress)
-_PROGRESS = (
+_INSERT_PROGRESS = Prepared(insert(_progress))
+_PROGRESS = Prepared(
     select(_progress.c.index, _progress.c.time, _progress.c.message)
     .where(_progress.c.operation_id == bindparam("op_id"), _progress.c.index >= bindparam("start"))
     .order_by(_progress.c.index)
 )
 # The primary key (operation_id, index) answers this from its index alone.
-_LAST_INDEX = select(func.max(_progress.c.index)).where(
-    _progress.c.operation_id == bindparam("op_id")
+_LAST_INDEX = Prepared(
+    select(func.max(_progress.c.index)).where(_progress.c.operation_id == bindparam("op_id"))
 )
 # An operation changes only from one or both of its two live states.
 _WHILE_LIVE = (
@@ -161,20 +167,22 @@ _WHILE_LIVE = (
     one_of_two(_ops.c.state, "from_state"),
 )
 # Bound parameters of SET clauses cannot be named after their columns.
-_START = (
+_START = Prepared(
     update(_ops)
     .where(*_WHILE_LIVE)
     .values(state=bindparam("new_state"), update_time=bindparam("now"))
     .returning(*_COLUMNS)
 )
-_TOUCH = update(_ops).where(*_WHILE_LIVE).values(update_time=bindparam("now")).returning(*_COLUMNS)
-_ASK_CANCEL = (
+_TOUCH = Prepared(
+    update(_ops).where(*_WHILE_LIVE).values(update_time=bindparam("now")).returning(*_COLUMNS)
+)
+_ASK_CANCEL = Prepared(
     update(_ops)
     .where(*_WHILE_LIVE)
     .values(cancel_requested=True, update_time=bindparam("now"))
     .returning(*_COLUMNS)
 )
-_END = (
+_END = Prepared(
     update(_ops)
     .where(*_WHILE_LIVE)
     .values(
@@ -262,37 +270,41 @@ def new_row(**values: Any) -> dict[str, Any]:
     return row
 
 
+def _mapping(found: Any) -> RowData | None:
+    return found._asdict() if found is not None else None
+
+
 def get(session: Session, op_id: str, *, lock: bool = False) -> RowData | None:
-    found = session.execute(_GET_FOR_UPDATE if lock else _GET, {"op_id": op_id}).first()
-    return found._mapping if found is not None else None
+    query = _GET_FOR_UPDATE if lock else _GET
+    return _mapping(query.first(session.connection(), {"op_id": op_id}))
 
 
 def by_request_id(session: Session, request_id: str) -> RowData | None:
-    found = session.execute(_BY_REQUEST_ID, {"request_id": request_id}).first()
-    return found._mapping if found is not None else None
+    return _mapping(_BY_REQUEST_ID.first(session.connection(), {"request_id": request_id}))
 
 
 def insert_new(session: Session, row: RowData) -> bool:
     """Insert a new operation; False (and nothing written) when its request_id is taken."""
-    dialect = session.get_bind().dialect.name
-    return session.execute(_INSERT_NEW[dialect], dict(row)).first() is not None
+    connection = session.connection()
+    return _INSERT_NEW[connection.dialect.name].first(connection, row) is not None
 
 
 def progress_of(session: Session, op_id: str, from_index: int = 0) -> list[Progress]:
-    rows = session.execute(_PROGRESS, {"op_id": op_id, "start": from_index})
+    rows = _PROGRESS.rows(session.connection(), {"op_id": op_id, "start": from_index})
     return [Progress(index, time, message) for index, time, message in rows]
 
 
 def next_progress_index(session: Session, op_id: str) -> int:
-    last = session.execute(_LAST_INDEX, {"op_id": op_id}).scalar()
+    last = _LAST_INDEX.first(session.connection(), {"op_id": op_id})[0]
     return 0 if last is None else int(last) + 1
 
 
 def add_progress(
     session: Session, op_id: str, index: int, message: str, time: datetime
 ) -> Progress:
-    session.execute(
-        _INSERT_PROGRESS, {"operation_id": op_id, "index": index, "time": time, "message": message}
+    _INSERT_PROGRESS.execute(
+        session.connection(),
+        {"operation_id": op_id, "index": index, "time": time, "message": message},
     )
     return Progress(index, time, message)
 
@@ -303,8 +315,7 @@ def _live_update(
     if not from_states:
         return None  # no state it may change from
     params = {"op_id": op_id, **one_of_two_params("from_state", from_states), **values}
-    found = session.connection().execute(statement, params).first()
-    return found._mapping if found is not None else None
+    return _mapping(statement.first(session.connection(), params))
 
 
 def start(session: Session, op_id: str, now: datetime) -> RowData | None:
