@@ -47,7 +47,7 @@ from gateway.outbox_store import (
     DUE_HEADS,
     EXPIRED,
     FORGET,
-    HEADS_OF_KEYS,
+    HEAD_OF_KEY,
     INSERT,
     KEY_LOCK,
     OLDEST_OF_KEY,
@@ -75,6 +75,10 @@ __all__ = [
 log = get_logger(__name__)
 # Where a unit's session keeps what it added to the outbox.
 _ADDED = "nsgw_outbox_added"
+
+
+def _by_id(message: Pending) -> int:
+    return message.id
 
 
 class DeliveryError(Exception):
@@ -494,15 +498,15 @@ class Outbox:
             self._followed.discard(key)
         keys = {key for _, key in batch}
         ids = [row_id for row_id, _ in batch]
-        params = {
-            "channels": sorted({channel for channel, _ in keys}),
-            "keys": sorted({key for _, key in keys}),
-        }
 
         def forget(session: Session) -> list[Pending]:
             connection = session.connection()
             FORGET.execute_many(connection, [{"id": row_id} for row_id in ids])
-            return [Pending.of(row) for row in connection.execute(HEADS_OF_KEYS, params)]
+            heads = [
+                HEAD_OF_KEY.first(connection, {"channel": channel, "key": key})
+                for channel, key in keys
+            ]
+            return sorted((Pending.of(row) for row in heads if row is not None), key=_by_id)
 
         try:
             heads = await self._db.threaded.write(forget)
@@ -512,7 +516,7 @@ class Outbox:
         now = self._clock()
         started = True
         for message in heads:
-            if message.key in keys and message.next_attempt_at <= now:
+            if message.next_attempt_at <= now:
                 started = self._start_or_queue(message) and started
         return started
 

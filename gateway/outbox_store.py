@@ -139,21 +139,6 @@ def _due_heads_statement() -> Select[Any]:
 DUE_HEADS = _due_heads_statement()
 
 
-def _heads_of_keys_statement() -> Select[Any]:
-    """The oldest pending message of each of some keys (some channels x some keys; built once)."""
-    table = outbox_table()
-    heads = (
-        select(func.min(table.c.id))
-        .where(
-            table.c.state == PENDING,
-            table.c.channel.in_(bindparam("channels", expanding=True)),
-            table.c.ordering_key.in_(bindparam("keys", expanding=True)),
-        )
-        .group_by(table.c.channel, table.c.ordering_key)
-    )
-    return select(table).where(table.c.id.in_(heads)).order_by(table.c.id)
-
-
 def _oldest_of_key_statement() -> Select[Any]:
     """The id of the oldest pending message of one key (built once)."""
     table = outbox_table()
@@ -164,8 +149,13 @@ def _oldest_of_key_statement() -> Select[Any]:
     )
 
 
-HEADS_OF_KEYS = _heads_of_keys_statement()
 OLDEST_OF_KEY = Prepared(_oldest_of_key_statement())
+# The oldest pending message of one key, whole.
+HEAD_OF_KEY = Prepared(
+    select(outbox_table()).where(
+        outbox_table().c.id == _oldest_of_key_statement().scalar_subquery()
+    )
+)
 # Given every column but the id, which it returns.
 INSERT = Prepared(insert(outbox_table()).returning(outbox_table().c.id))
 
