@@ -132,7 +132,7 @@ def build_header(
     extensions: Sequence[str] = (),
 ) -> Element:
     """The nsiHeader element; replyTo and sessionSecurityAttr only on original requests."""
-    element = etree.Element(qname(HEADERS, "nsiHeader"))
+    element = etree.Element(qname(HEADERS, "nsiHeader"), nsmap={"head": HEADERS})
     sub(element, None, "protocolVersion", protocol_version)
     sub(element, None, "correlationId", header.correlation_id)
     sub(element, None, "requesterNSA", header.requester_nsa)

@@ -194,7 +194,7 @@ BAD_INPUTS: dict[str, tuple[bytes, str | None, str, str]] = {
         "not a SOAP 1.1 Envelope",
     ),
     "wrong body namespace": (
-        _replace(b"<ctypes:terminate>", b'<ctypes:terminate xmlns:ctypes="urn:other">'),
+        _replace(f'xmlns:ctypes="{CONNECTION_TYPES}"'.encode(), b'xmlns:ctypes="urn:other"'),
         None,
         "00100",
         "is not http://schemas.ogf.org/nsi/2013/12/connection/types",
@@ -212,13 +212,13 @@ BAD_INPUTS: dict[str, tuple[bytes, str | None, str, str]] = {
         "does not match the body element terminate",
     ),
     "unknown operation": (
-        GOOD.replace(b"ctypes:terminate>", b"ctypes:selfDestruct>"),
+        _replace(b"ctypes:terminate", b"ctypes:selfDestruct"),
         None,
         "00100",
         "Body/selfDestruct",
     ),
     "callback sent to the provider": (
-        GOOD.replace(b"ctypes:terminate>", b"ctypes:terminateConfirmed>"),
+        _replace(b"ctypes:terminate", b"ctypes:terminateConfirmed"),
         None,
         "00100",
         "not an NSI provider operation",
