@@ -66,6 +66,13 @@ def _is_busy(exc: OperationalError) -> bool:
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
+def _reset(session: Session) -> None:
+    """Make a session the next unit may take: its transaction ended (rolled back if
+    still open), no objects or notes of the last unit left in it."""
+    session.close()
+    session.info.clear()
+
+
 def _fail_fast(dbapi_connection: Any, _record: Any) -> None:
     # The event loop's connection never waits for the lock (see ThreadedSessions.write).
     cursor = dbapi_connection.cursor()
@@ -109,9 +116,13 @@ class ThreadedSessions:
             self._loop_engine, self._writing = None, None
             self.checkpointer = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Kept open between units (no pool checkout and reset per unit).
+        # Kept open between units (no pool checkout and reset per unit), each with
+        # one session that the units on the event loop take turns with: building
+        # and closing a Session cost a third of an empty unit's time.
         self._loop_connection: Connection | None = None
         self._loop_reader: Connection | None = None
+        self._loop_writing: Session | None = None
+        self._loop_reading: Session | None = None
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
@@ -124,19 +135,25 @@ class ThreadedSessions:
     def _write_here(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction on the event loop's connection, if the lock is free now."""
         assert self._loop_engine is not None
-        if self._loop_connection is None or self._loop_connection.invalidated:
-            self._loop_connection = self._loop_engine.connect()
-        with (
-            Session(bind=self._loop_connection, expire_on_commit=False) as session,
-            session.begin(),
+        if (
+            self._loop_writing is None
+            or self._loop_connection is None
+            or self._loop_connection.invalidated
         ):
-            try:
-                session.connection()  # BEGIN IMMEDIATE, before the body runs
-            except OperationalError as exc:
-                if _is_busy(exc):
-                    raise _LockedElsewhere from None
-                raise
-            result = body(session)
+            self._loop_connection = self._loop_engine.connect()
+            self._loop_writing = Session(bind=self._loop_connection, expire_on_commit=False)
+        session = self._loop_writing
+        try:
+            with session.begin():
+                try:
+                    session.connection()  # BEGIN IMMEDIATE, before the body runs
+                except OperationalError as exc:
+                    if _is_busy(exc):
+                        raise _LockedElsewhere from None
+                    raise
+                result = body(session)
+        finally:
+            _reset(session)
         self._written()
         return result
 
@@ -148,12 +165,16 @@ class ThreadedSessions:
     def _read_here(self, body: Callable[[Session], T]) -> T:
         """``body`` in a read-only transaction on the event loop's reading connection."""
         assert self._loop_engine is not None
-        if self._loop_reader is None or self._loop_reader.invalidated:
+        if self._loop_reading is None or self._loop_reader is None or self._loop_reader.invalidated:
             self._loop_reader = self._loop_engine.connect().execution_options(
                 **{READ_ONLY: True}  # a deferred BEGIN: a WAL snapshot, no lock
             )
-        with Session(bind=self._loop_reader, expire_on_commit=False) as session:
+            self._loop_reading = Session(bind=self._loop_reader, expire_on_commit=False)
+        session = self._loop_reading
+        try:
             return body(session)
+        finally:
+            _reset(session)
 
     def read_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a read-only transaction, on the calling thread."""
@@ -203,5 +224,6 @@ class ThreadedSessions:
             if connection is not None:
                 connection.close()
         self._loop_connection = self._loop_reader = None
+        self._loop_writing = self._loop_reading = None
         if self._loop_engine is not None:
             self._loop_engine.dispose()

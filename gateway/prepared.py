@@ -173,6 +173,24 @@ class Prepared:
         return found[0] if found else None
 
 
+def run_driver_sql(connection: Connection, sql: str) -> None:
+    """A statement in the driver's own SQL (``BEGIN IMMEDIATE`` ...), run on the cursor.
+
+    For statements SQLAlchemy's events issue on every transaction; errors are
+    raised as SQLAlchemy's, as ``Connection.exec_driver_sql`` raises them.
+    """
+    dbapi = connection.dialect.loaded_dbapi
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+    except dbapi.Error as error:
+        raise DBAPIError.instance(
+            sql, None, error, dbapi.Error, dialect=connection.dialect
+        ) from error
+    finally:
+        cursor.close()
+
+
 def _compile(statement: Any, dialect: Dialect, names: frozenset[str]) -> _Form:
     compiled = statement.compile(dialect=dialect, column_keys=sorted(names))
     assert isinstance(compiled, SQLCompiler)

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gateway.db import Database
+from gateway.outbox_store import OutboxRow
 
 INSERT = text(
     "INSERT INTO outbox (channel, ordering_key, destination, payload, attributes, state,"
@@ -56,6 +57,32 @@ async def test_a_unit_commits_whole_or_not_at_all(database: Database) -> None:
     assert await database.threaded.read(count) == 1
     async with database.reading() as session:  # the asyncio side sees the same
         assert (await session.execute(COUNT)).scalar_one() == 1
+
+
+async def test_a_unit_starts_with_nothing_of_the_one_before(database: Database) -> None:
+    """Units on the event loop share one session: no objects, notes or open
+    transaction of a unit (finished or failed) reach the next."""
+
+    def load_and_note(session: Session) -> OutboxRow:
+        session.execute(INSERT, {"key": "a", "payload": b"x"})
+        session.info["note"] = "left by the first unit"
+        return session.scalars(select(OutboxRow)).one()
+
+    def fail_midway(session: Session) -> None:
+        session.info["note"] = "left by a failed unit"
+        session.execute(INSERT, {"key": "b", "payload": b"x"})
+        raise RuntimeError("fails after its insert")
+
+    def what_it_starts_with(session: Session) -> tuple[int, dict[str, object], int]:
+        return len(session.identity_map), dict(session.info), count(session)
+
+    loaded = await database.threaded.write(load_and_note)  # alive: the map holds it weakly
+    assert loaded.ordering_key == "a"
+    assert await database.threaded.write(what_it_starts_with) == (0, {}, 1)
+    with pytest.raises(RuntimeError):
+        await database.threaded.write(fail_midway)
+    assert await database.threaded.write(what_it_starts_with) == (0, {}, 1)
+    assert await database.threaded.read(what_it_starts_with, inline=True) == (0, {}, 1)
 
 
 async def test_writes_run_in_the_order_they_were_asked_for(database: Database) -> None:
