@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from gateway.db import Database, utcnow
@@ -79,6 +79,11 @@ _ADDED = "nsgw_outbox_added"
 
 def _by_id(message: Pending) -> int:
     return message.id
+
+
+def _delete(connection: Connection, ids: list[int]) -> None:
+    """Delete delivered messages (one statement, run for each id)."""
+    FORGET.execute_many(connection, [{"id": row_id} for row_id in ids])
 
 
 class DeliveryError(Exception):
@@ -397,10 +402,10 @@ class Outbox:
         kept: deque[Pending] = deque()
         while self._queued and len(self._running) < self._concurrency:
             message = self._queued.popleft()
-            if self._busy.get(message.destination, 0) >= self._per_destination:
-                kept.append(message)
-            else:
+            if self._has_slot(message.destination):
                 self._start(message)
+            else:
+                kept.append(message)
         kept.extend(self._queued)
         self._queued = kept
 
@@ -501,7 +506,7 @@ class Outbox:
 
         def forget(session: Session) -> list[Pending]:
             connection = session.connection()
-            FORGET.execute_many(connection, [{"id": row_id} for row_id in ids])
+            _delete(connection, ids)
             heads = [
                 HEAD_OF_KEY.first(connection, {"channel": channel, "key": key})
                 for channel, key in keys
@@ -600,7 +605,7 @@ class Outbox:
             return
 
         def forget(session: Session) -> None:
-            FORGET.execute_many(session.connection(), [{"id": row_id} for row_id in ids])
+            _delete(session.connection(), ids)
 
         await self._db.threaded.write(forget)
 

@@ -149,12 +149,11 @@ def _oldest_of_key_statement() -> Select[Any]:
     )
 
 
-OLDEST_OF_KEY = Prepared(_oldest_of_key_statement())
+_oldest_of_key = _oldest_of_key_statement()
+OLDEST_OF_KEY = Prepared(_oldest_of_key)
 # The oldest pending message of one key, whole.
 HEAD_OF_KEY = Prepared(
-    select(outbox_table()).where(
-        outbox_table().c.id == _oldest_of_key_statement().scalar_subquery()
-    )
+    select(outbox_table()).where(outbox_table().c.id == _oldest_of_key.scalar_subquery())
 )
 # Given every column but the id, which it returns.
 INSERT = Prepared(insert(outbox_table()).returning(outbox_table().c.id))

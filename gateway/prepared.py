@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import Select
@@ -135,14 +135,8 @@ class Prepared:
                 cursor.execute(form.sql, form.parameters(sets[0]))
         except dbapi.Error as error:
             cursor.close()
-            raise DBAPIError.instance(
-                form.sql,
-                None if connection.engine.hide_parameters else list(sets) if many else sets[0],
-                error,
-                dbapi.Error,
-                dialect=connection.dialect,
-                ismulti=many,
-            ) from error
+            shown = None if connection.engine.hide_parameters else list(sets) if many else sets[0]
+            raise _as_sqlalchemy(connection, form.sql, shown, error, many=many) from error
         except BaseException:
             cursor.close()
             raise
@@ -187,11 +181,19 @@ def run_driver_sql(connection: Connection, sql: str) -> None:
     try:
         cursor.execute(sql)
     except dbapi.Error as error:
-        raise DBAPIError.instance(
-            sql, None, error, dbapi.Error, dialect=connection.dialect
-        ) from error
+        raise _as_sqlalchemy(connection, sql, None, error) from error
     finally:
         cursor.close()
+
+
+def _as_sqlalchemy(
+    connection: Connection, sql: str, params: Any, error: Exception, *, many: bool = False
+) -> StatementError:
+    """The driver's ``error`` as SQLAlchemy raises it (IntegrityError, OperationalError ...)."""
+    dbapi = connection.dialect.loaded_dbapi
+    return DBAPIError.instance(
+        sql, params, error, dbapi.Error, dialect=connection.dialect, ismulti=many
+    )
 
 
 def _compile(statement: Any, dialect: Dialect, names: frozenset[str]) -> _Form:
