@@ -58,6 +58,8 @@ class OutboxRow(Base):
 
     __table_args__ = (
         Index("ix_outbox_state_channel_key_id", "state", "channel", "ordering_key", "id"),
+        # An id is never given twice, also once the table is empty (see 0400_unique_ids).
+        {"sqlite_autoincrement": True},
     )
 
 

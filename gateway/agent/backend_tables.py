@@ -25,6 +25,9 @@ _ID = BigInteger().with_variant(Integer, "sqlite")
 
 class BackendStepRow(Base):
     __tablename__ = "agent_backend_step"
+    # An id is never given twice, also once the table is empty: an outcome is
+    # recorded by whoever deletes the step's id first (see 0400_unique_ids).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
     connection_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -520,3 +520,23 @@ async def test_messages_of_one_key_queued_at_once_are_delivered_in_id_order(
         await outbox.stop()
     assert ids == sorted(ids)
     assert len(set(ids)) == 40
+
+
+async def test_a_message_id_is_never_given_twice_even_once_the_outbox_is_empty(
+    database: Database,
+) -> None:
+    """Receivers may use the id to spot a message sent again (a callback's
+    Idempotency-Key): a later message must not take a delivered one's id."""
+    outbox = Outbox(database)
+    ids: list[int] = []
+
+    async def record(message: Envelope) -> None:
+        ids.append(message.id)
+
+    outbox.register("cb", record)
+    for n in range(3):
+        await outbox.enqueue("cb", f"k{n}", destination="dest", payload=b"x")
+        await drain(outbox)
+        assert await outbox.counts() == {}  # delivered and deleted: the table is empty
+    assert len(ids) == 3
+    assert ids == sorted(set(ids))

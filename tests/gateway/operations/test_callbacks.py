@@ -116,6 +116,29 @@ async def test_a_receiver_answering_503_is_retried_until_it_accepts(
     assert len({a.headers["Idempotency-Key"] for a in attempts}) == 1
 
 
+async def test_callbacks_of_operations_one_after_another_carry_different_keys(
+    running: Running, receiver: Receiver
+) -> None:
+    """A receiver that drops repeats by key must not drop a later operation's result,
+    also when every earlier callback was delivered and nothing is left queued."""
+    async with NsgwClient(running.target) as client:
+        for n in range(3):
+            await start_job(
+                client.channel,
+                target="pe5",
+                request_id=f"cb-seq-{n}",
+                callback_url=receiver.url("/done"),
+            )
+            await receiver.wait_for("/done", count=n + 1)
+            for _ in range(200):  # the delivered callback is deleted
+                if not await _pending_callbacks(running):
+                    break
+                await asyncio.sleep(0.01)
+        done = await receiver.wait_for("/done", count=3)
+    assert [d.body["requestId"] for d in done] == ["cb-seq-0", "cb-seq-1", "cb-seq-2"]
+    assert len({d.headers["Idempotency-Key"] for d in done}) == 3
+
+
 async def _pending_callbacks(running: Running) -> int:
     from gateway.outbox import Outbox  # noqa: PLC0415
     from gateway.state import OutboxComponent  # noqa: PLC0415
