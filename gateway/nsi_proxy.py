@@ -38,6 +38,7 @@ from gateway.config import Settings
 from gateway.db import Base, Database, UtcDateTime, table_of, utcnow
 from gateway.logs import get_logger
 from gateway.outbox import DeliveryError, DeliveryRefused, Envelope, Outbox, OutboxRow
+from gateway.prepared import Prepared
 from nsgw_proto.nsi import connection_provider_pb2_grpc as provider_grpc
 
 log = get_logger(__name__)
@@ -112,15 +113,14 @@ class DatabaseRequestRecords:
             raise
 
     async def load(self, correlation_id: str) -> RememberedRequest | None:
+        """What was kept of a request: one row by its key, read on the event loop's thread
+        (every notification asks, and most find nothing)."""
+
         def read(session: Session) -> tuple[str, list[str]] | None:
-            row = (
-                session.connection()
-                .execute(_LOAD_RECORD, {"correlation_id": correlation_id})
-                .one_or_none()
-            )
+            row = _LOAD_RECORD.first(session.connection(), {"correlation_id": correlation_id})
             return None if row is None else (row.reply_to, list(row.extensions))
 
-        found = await self._db.threaded.read(read)
+        found = await self._db.threaded.read(read, inline=True)
         if found is None:
             return None
         reply_to, extensions = found
@@ -134,8 +134,10 @@ _INSERT_RECORD = insert(_RECORDS)
 _PRUNE_RECORDS = delete(_RECORDS).where(
     _RECORDS.c.created_at < bindparam("before", type_=UtcDateTime())
 )
-_LOAD_RECORD = select(_RECORDS.c.reply_to, _RECORDS.c.extensions).where(
-    _RECORDS.c.correlation_id == bindparam("correlation_id")
+_LOAD_RECORD = Prepared(
+    select(_RECORDS.c.reply_to, _RECORDS.c.extensions).where(
+        _RECORDS.c.correlation_id == bindparam("correlation_id")
+    )
 )
 
 

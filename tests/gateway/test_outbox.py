@@ -540,3 +540,35 @@ async def test_a_message_id_is_never_given_twice_even_once_the_outbox_is_empty(
         assert await outbox.counts() == {}  # delivered and deleted: the table is empty
     assert len(ids) == 3
     assert ids == sorted(set(ids))
+
+
+async def test_messages_added_at_the_pace_of_their_deliveries_go_once_in_order(
+    database: Database,
+) -> None:
+    """Units adding behind delivered messages race the settles of other keys, and of
+    their own (a short linger); each message still goes once, in order."""
+    outbox = Outbox(database, concurrency=8, poll_interval=0.2, settle_linger=0.002)
+    received: list[tuple[str, int]] = []
+
+    async def jittery(message: Envelope) -> None:
+        await asyncio.sleep(random.uniform(0, 0.002))
+        received.append((message.ordering_key, int(message.payload)))
+
+    outbox.register("cb", jittery)
+    await outbox.start()
+
+    async def produce(key: str) -> None:
+        for n in range(25):
+            await outbox.enqueue("cb", key, destination=f"d-{key}", payload=f"{n}".encode())
+            await asyncio.sleep(random.uniform(0, 0.004))
+
+    try:
+        await asyncio.gather(*(produce(f"k{k}") for k in range(8)))
+        await wait_until(lambda: len(received) >= 200)
+        await asyncio.sleep(0.1)  # room for a duplicate to show up
+    finally:
+        await outbox.stop()
+    assert len(received) == 200
+    for k in range(8):
+        assert [n for key, n in received if key == f"k{k}"] == list(range(25))
+    assert await outbox.pending() == 0
