@@ -20,11 +20,23 @@ lost without the other.  The outbox then delivers in the background:
   channel's give-up hook runs (NSI: messageDeliveryTimeout);
 - rows survive restarts; delivery resumes where it stopped.
 
-A delivered message is deleted at once when another message of its key may
-wait behind it, and otherwise within ``settle_linger`` seconds, together with
-others: a message added through :meth:`add_now` is known to be alone in its
-key until another one is added behind it.  (A crash inside that window sends
-such a message again after the restart: delivery is at least once.)
+Delivered messages are deleted in batches (:meth:`Outbox._settle_now`); a
+key stays in flight until its delivered message is deleted, unless the next
+message of the key is already known:
+
+- a message added through :meth:`add_now` right behind one this outbox is
+  attempting (or has delivered) is its *successor*: it is attempted as soon as
+  that one is delivered, without reading the database, and both are deleted
+  later, together with others.  Messages added at the pace of their
+  deliveries (a requester answering each callback with its next request, a
+  job reporting its progress) cost no unit of the outbox's own;
+- a message alone in its key is deleted within ``settle_linger`` seconds;
+- any other is deleted at once, and the next of its key read in that unit.
+
+A crash before the delete sends a delivered message again after the restart,
+in order with the rest of its key: delivery is at least once.  A delete that
+fails is tried again; the messages stay in flight meanwhile, so none is sent
+twice by a running outbox.
 """
 
 from __future__ import annotations
@@ -50,8 +62,8 @@ from gateway.outbox_store import (
     HEAD_OF_KEY,
     INSERT,
     KEY_LOCK,
-    OLDEST_OF_KEY,
     PENDING,
+    PREDECESSOR,
     REFUSED,
     Envelope,
     OutboxRow,
@@ -108,6 +120,9 @@ class Added:
 
     heads: list[Pending] = field(default_factory=list)  # first of their keys
     followed: set[tuple[str, str]] = field(default_factory=set)  # keys added to behind another
+    # messages that are not the first of their keys, each with the id right before it
+    successors: list[tuple[int, Pending]] = field(default_factory=list)
+    last: dict[tuple[str, str], int] = field(default_factory=dict)  # last id added, by key
 
 
 @dataclass
@@ -146,6 +161,9 @@ class Outbox:
         self._in_flight: dict[tuple[str, str], int] = {}
         self._busy: dict[str, int] = {}  # attempts running, by destination
         self._settling: list[tuple[int, tuple[str, str]]] = []  # delivered, not yet deleted
+        self._delivered: set[int] = set()  # their ids
+        self._next: dict[int, Pending] = {}  # id in flight -> the successor that goes after it
+        self._chained: set[int] = set()  # successors waiting in _next (each may have its own)
         self._settle = asyncio.Event()
         self._linger: asyncio.TimerHandle | None = None  # a settle of lone messages is due
         self._lone: set[int] = set()  # messages attempted while alone in their key
@@ -215,16 +233,22 @@ class Outbox:
         added = INSERT.first(connection, values)
         added_here: Added = session.info.setdefault(_ADDED, Added())
         key = (channel, ordering_key)
-        if key in added_here.followed or any(head.key == key for head in added_here.heads):
-            added_here.followed.add(key)  # behind one this unit added: no need to look
+        message = Pending(
+            Envelope(added.id, channel, ordering_key, destination, payload, attributes, 1, now), now
+        )
+        behind = added_here.last.get(key)
+        added_here.last[key] = added.id
+        if behind is not None:  # right behind one this unit added: no need to look
+            added_here.followed.add(key)
+            added_here.successors.append((behind, message))
             return
         if not new_key:
-            params = {"channel": channel, "key": ordering_key}
-            if OLDEST_OF_KEY.first(connection, params)[0] != added.id:
+            params = {"channel": channel, "key": ordering_key, "id": added.id}
+            behind = PREDECESSOR.first(connection, params)[0]
+            if behind is not None:
                 added_here.followed.add(key)
+                added_here.successors.append((behind, message))
                 return
-        first = Envelope(added.id, channel, ordering_key, destination, payload, attributes, 1, now)
-        message = Pending(first, now)
         added_here.heads.append(message)
 
     @staticmethod
@@ -235,19 +259,58 @@ class Outbox:
 
     def offer(self, added: Added) -> None:
         """Messages a committed unit added: the first of their keys are attempted at once
-        where the limits allow, else the deliverer is woken to read them."""
-        if added.followed:
-            self._followed |= added.followed
-            if any(key in added.followed for _, key in self._settling):
-                self._settle.set()  # a delivered message lingers in front of them: delete it
+        where the limits allow, else the deliverer is woken to read them; a message
+        right behind one in flight here goes when that one is delivered."""
         started = True
         for head in added.heads:
             if not self._start_or_queue(head):
                 started = False
             elif head.key not in added.followed:
                 self._lone.add(head.id)
+        followed = set(added.followed)
+        for predecessor, message in added.successors:  # in the order they were added
+            if self._follow(predecessor, message):
+                followed.discard(message.key)
+            else:
+                followed.add(message.key)  # read back once the one in front is settled
+                if message.key not in self._in_flight:
+                    started = False  # settled meanwhile: nothing here will start it
+        if followed:
+            self._followed |= followed
+            if any(key in followed for _, key in self._settling):
+                self._settle.set()  # a delivered message lingers in front of them: delete it
         if not started:
             self.wake()
+
+    def _follow(self, predecessor: int, message: Pending) -> bool:
+        """Let ``message`` go right after ``predecessor``, the message in front of it, if
+        that is in flight here or waits to follow another: at once if it was delivered,
+        else when it is.  False if it is neither."""
+        key = message.key
+        waiting = self._in_flight.get(key) == predecessor or predecessor in self._chained
+        if not waiting:
+            return False  # settled meanwhile, or not attempted here: the settle or a read finds it
+        if predecessor not in self._delivered:
+            self._next[predecessor] = message
+            self._chained.add(message.id)
+            return True
+        return self._start_successor(predecessor, message)
+
+    def _drop_successor(self, predecessor: int) -> Pending | None:
+        """The successor waiting for ``predecessor``, no longer waiting."""
+        successor = self._next.pop(predecessor, None)
+        if successor is not None:
+            self._chained.discard(successor.id)
+        return successor
+
+    def _start_successor(self, predecessor: int, message: Pending) -> bool:
+        """Attempt ``message`` now that ``predecessor`` is delivered (it is deleted later)."""
+        del self._in_flight[message.key]
+        if not self._start_or_queue(message):
+            self._in_flight[message.key] = predecessor  # the settle starts it
+            return False
+        self._lone.add(message.id)
+        return True
 
     async def enqueue(
         self,
@@ -341,6 +404,8 @@ class Outbox:
         finally:
             self._delivering = False
             self._drop_queue()
+            self._next.clear()  # successors not yet started stay pending for the next start
+            self._chained.clear()
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
@@ -429,9 +494,12 @@ class Outbox:
             self._busy.pop(message.destination, None)
 
     def _unlock(self, row_id: int, key: tuple[str, str]) -> None:
-        """``row_id`` is settled in the database: the next message of its key may go."""
+        """``row_id`` is settled in the database: the next message of its key may go
+        (unless it went already, as a successor)."""
         self._settled[row_id] = self._reads
-        self._in_flight.pop(key, None)
+        self._delivered.discard(row_id)
+        if self._in_flight.get(key) == row_id:
+            del self._in_flight[key]
 
     async def _attempt_alone(self, message: Pending) -> None:
         key = message.key
@@ -448,13 +516,20 @@ class Outbox:
             if current is not None:
                 self._running.discard(current)  # its slot is free from now on
             self._start_queued()
+            successor = self._drop_successor(message.id)
             if delivered:
                 self._settling.append((message.id, key))  # the key stays in flight until deleted
-                if message.id in self._lone and key not in self._followed:
+                self._delivered.add(message.id)
+                if successor is not None:
+                    if self._start_successor(message.id, successor):
+                        self._settle_later()
+                    else:
+                        self._settle.set()  # its settle starts the successor
+                elif message.id in self._lone and key not in self._followed:
                     self._settle_later()
                 else:
                     self._settle.set()
-            else:
+            else:  # its successor is read back after it, in its turn
                 self._lone.discard(message.id)
                 self._followed.discard(key)  # a retry is read back: settled at once anyway
                 self._unlock(message.id, key)
@@ -481,8 +556,10 @@ class Outbox:
                     continue
             except asyncio.CancelledError:
                 raise
-            except Exception:  # delivered again later: at least once
-                log.exception("outbox could not delete delivered messages")
+            except Exception:  # their keys stay in flight: tried again, none sent twice
+                log.exception("outbox could not delete delivered messages; retrying")
+                asyncio.get_running_loop().call_later(self._poll_interval, self._settle.set)
+                continue
             self.wake()
 
     async def _settle_now(self) -> bool:
@@ -498,9 +575,8 @@ class Outbox:
             self._linger = None
         if not batch:
             return True
-        for row_id, key in batch:
+        for row_id, _ in batch:
             self._lone.discard(row_id)
-            self._followed.discard(key)
         keys = {key for _, key in batch}
         ids = [row_id for row_id, _ in batch]
 
@@ -515,12 +591,18 @@ class Outbox:
 
         try:
             heads = await self._db.threaded.write(forget)
-        finally:
-            for row_id, key in batch:
-                self._unlock(row_id, key)
+        except BaseException:
+            self._settling[:0] = batch  # deleted with the next batch; in flight until then
+            raise
+        for row_id, key in batch:
+            self._unlock(row_id, key)
+        # Nothing waits behind a key left empty; behind any other, the next may.
+        self._followed -= keys - {message.key for message in heads}
         now = self._clock()
         started = True
         for message in heads:
+            if self._in_flight.get(message.key) == message.id:
+                continue  # under way already, as the successor of a deleted one
             if message.next_attempt_at <= now:
                 started = self._start_or_queue(message) and started
         return started
@@ -543,7 +625,8 @@ class Outbox:
         params = {
             "now": self._clock(),
             "channels": list(self._channels),
-            "busy": list(self._in_flight.values()),
+            # in flight, or delivered and not yet deleted (their successors may have gone)
+            "busy": [*self._in_flight.values(), *self._delivered],
             "skip": skip_destinations or [],
             "limit": limit or self._concurrency * 4,
         }
@@ -596,6 +679,7 @@ class Outbox:
             await self._forget(delivered)
         finally:
             for message in heads:
+                self._drop_successor(message.id)  # found by the next pass instead
                 self._unlock(message.id, message.key)
         return sum(settled)
 

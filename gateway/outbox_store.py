@@ -152,7 +152,15 @@ def _oldest_of_key_statement() -> Select[Any]:
 
 
 _oldest_of_key = _oldest_of_key_statement()
-OLDEST_OF_KEY = Prepared(_oldest_of_key)
+# The pending message right before one (by id) in its key: its id, or None.
+PREDECESSOR = Prepared(
+    select(func.max(outbox_table().c.id)).where(
+        outbox_table().c.state == PENDING,
+        outbox_table().c.channel == bindparam("channel"),
+        outbox_table().c.ordering_key == bindparam("key"),
+        outbox_table().c.id < bindparam("id"),
+    )
+)
 # The oldest pending message of one key, whole.
 HEAD_OF_KEY = Prepared(
     select(outbox_table()).where(outbox_table().c.id == _oldest_of_key.scalar_subquery())

@@ -6,6 +6,7 @@ import asyncio
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -571,4 +572,103 @@ async def test_messages_added_at_the_pace_of_their_deliveries_go_once_in_order(
     assert len(received) == 200
     for k in range(8):
         assert [n for key, n in received if key == f"k{k}"] == list(range(25))
+    assert await outbox.pending() == 0
+
+
+class Gated:
+    """Holds each delivery until let through, and notes how many messages the
+    outbox still kept (delivered or not) when each one arrived."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.gate = asyncio.Event()
+        self.failing: set[bytes] = set()
+        self.received: list[tuple[bytes, int]] = []
+
+    async def __call__(self, message: Envelope) -> None:
+        await self.gate.wait()
+        if message.payload in self.failing:
+            self.failing.discard(message.payload)
+            raise DeliveryError("receiver down")
+        self.received.append((message.payload, await self.outbox.pending()))
+
+
+def adding(outbox: Outbox, *payloads: bytes) -> Callable[[Session], Added]:
+    def unit(session: Session) -> Added:
+        for payload in payloads:
+            outbox.add_now(session, "cb", "k", destination="d", payload=payload)
+        return outbox.added(session)
+
+    return unit
+
+
+async def test_a_message_added_behind_one_under_way_goes_as_soon_as_that_is_delivered(
+    database: Database,
+) -> None:
+    """Its successor is known: it goes without the delivered one being deleted first."""
+    outbox = Outbox(database, poll_interval=60, settle_linger=60)  # neither comes in time
+    receiver = Gated(outbox)
+    outbox.register("cb", receiver)
+    await outbox.start()
+    try:
+        await wait_until(lambda: outbox._delivering)
+        outbox.offer(await database.threaded.write(adding(outbox, b"first")))
+        outbox.offer(await database.threaded.write(adding(outbox, b"second")))
+        outbox.offer(await database.threaded.write(adding(outbox, b"third", b"fourth")))
+        receiver.gate.set()
+        await wait_until(lambda: len(receiver.received) == 4)
+    finally:
+        await outbox.stop()
+    # each went while every one before it was still kept (deleted later, together)
+    assert receiver.received == [(b"first", 4), (b"second", 4), (b"third", 4), (b"fourth", 4)]
+    assert await outbox.pending() == 0
+
+
+async def test_a_successor_waits_while_the_message_in_front_is_retried(database: Database) -> None:
+    outbox = Outbox(database, poll_interval=0.05, base_delay=0.05, settle_linger=60)
+    receiver = Gated(outbox)
+    receiver.failing.add(b"first")
+    outbox.register("cb", receiver)
+    await outbox.start()
+    try:
+        await wait_until(lambda: outbox._delivering)
+        outbox.offer(await database.threaded.write(adding(outbox, b"first")))
+        outbox.offer(await database.threaded.write(adding(outbox, b"second", b"third")))
+        receiver.gate.set()
+        await wait_until(lambda: len(receiver.received) == 3)
+    finally:
+        await outbox.stop()
+    assert [payload for payload, _ in receiver.received] == [b"first", b"second", b"third"]
+
+
+async def test_a_failed_delete_is_tried_again_and_sends_nothing_twice(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gateway.outbox as outbox_module  # noqa: PLC0415
+
+    outbox = Outbox(database, poll_interval=0.05, settle_linger=0.01)
+    receiver = Recorder()
+    outbox.register("cb", receiver)
+    real_delete = outbox_module._delete
+    failures = [RuntimeError("database away"), RuntimeError("still away")]
+
+    def flaky_delete(connection: Any, ids: list[int]) -> None:
+        if failures:
+            raise failures.pop()
+        real_delete(connection, ids)
+
+    monkeypatch.setattr(outbox_module, "_delete", flaky_delete)
+    await outbox.start()
+    try:
+        for n in range(3):
+            await outbox.enqueue("cb", "k", destination="d", payload=f"{n}".encode())
+        await wait_until(lambda: not failures and len(receiver.received) >= 3)
+        for _ in range(100):
+            if not await outbox.pending():
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # room for a message to be sent again
+    finally:
+        await outbox.stop()
+    assert [payload for _, payload in receiver.received] == [b"0", b"1", b"2"]
     assert await outbox.pending() == 0
