@@ -7,7 +7,7 @@ GENERIC_MESSAGE_PAYLOAD_ERROR (00100), both naming the element at fault.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from lxml import etree
@@ -114,11 +114,14 @@ def parse_datetime(element: Element) -> Timestamp:
     return stamp
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def format_datetime(stamp: Timestamp) -> str:
-    moment = stamp.ToDatetime(tzinfo=UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """xsd:dateTime in UTC (``Z``), microseconds only when there are any, and the
+    year always in four digits (``strftime`` drops the zeros of years before 1000)."""
+    moment = _EPOCH + timedelta(seconds=stamp.seconds, microseconds=stamp.nanos // 1000)
+    return moment.isoformat().removesuffix("+00:00") + "Z"
 
 
 def sub(parent: Element, namespace: str | None, name: str, value: str | None = None) -> Element:
