@@ -577,8 +577,9 @@ class Outbox:
             return True
         for row_id, _ in batch:
             self._lone.discard(row_id)
-        keys = {key for _, key in batch}
         ids = [row_id for row_id, _ in batch]
+        # Keys whose successor is under way are its to move on; only the others' next is read.
+        keys = {key for row_id, key in batch if self._in_flight.get(key) == row_id}
 
         def forget(session: Session) -> list[Pending]:
             connection = session.connection()
