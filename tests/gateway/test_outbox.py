@@ -177,6 +177,28 @@ async def wait_until(condition: Callable[[], bool], rounds: int = 1000) -> None:
         await asyncio.sleep(0.01)
 
 
+class Jittery:
+    """Takes up to ``max_delay`` seconds for each message; records (key, number)."""
+
+    def __init__(self, max_delay: float) -> None:
+        self.max_delay = max_delay
+        self.received: list[tuple[str, int]] = []
+
+    async def __call__(self, message: Envelope) -> None:
+        await asyncio.sleep(random.uniform(0, self.max_delay))
+        self.received.append((message.ordering_key, int(message.payload)))
+
+
+async def check_each_once_in_order(
+    outbox: Outbox, received: list[tuple[str, int]], keys: list[str], per_key: int
+) -> None:
+    """Messages 0 .. per_key-1 of each key arrived once each, in order, and none is left."""
+    assert len(received) == len(keys) * per_key
+    for key in keys:
+        assert [n for k, n in received if k == key] == list(range(per_key))
+    assert await outbox.pending() == 0
+
+
 class SlowReceiver:
     """Holds every delivery to the destination ``slow`` until released."""
 
@@ -316,13 +338,9 @@ async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
     database: Database,
 ) -> None:
     outbox = Outbox(database, concurrency=8, poll_interval=5)
-    received: list[tuple[str, bytes]] = []
-
-    async def jittery(message: Envelope) -> None:
-        await asyncio.sleep(random.uniform(0, 0.003))
-        received.append((message.ordering_key, message.payload))
-
-    outbox.register("cb", jittery)
+    receiver = Jittery(0.003)
+    received = receiver.received
+    outbox.register("cb", receiver)
     await outbox.start()
     try:
         for i in range(20):
@@ -336,10 +354,7 @@ async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
         await asyncio.sleep(0.1)  # room for a duplicate to show up
     finally:
         await outbox.stop()
-    assert len(received) == 120
-    for k in range(6):
-        assert [p for key, p in received if key == f"k{k}"] == [f"{i}".encode() for i in range(20)]
-    assert await outbox.pending() == 0
+    await check_each_once_in_order(outbox, received, [f"k{k}" for k in range(6)], 20)
 
 
 async def test_stop_ends_the_loop_even_when_a_wake_up_arrives_with_it(database: Database) -> None:
@@ -549,13 +564,9 @@ async def test_messages_added_at_the_pace_of_their_deliveries_go_once_in_order(
     """Units adding behind delivered messages race the settles of other keys, and of
     their own (a short linger); each message still goes once, in order."""
     outbox = Outbox(database, concurrency=8, poll_interval=0.2, settle_linger=0.002)
-    received: list[tuple[str, int]] = []
-
-    async def jittery(message: Envelope) -> None:
-        await asyncio.sleep(random.uniform(0, 0.002))
-        received.append((message.ordering_key, int(message.payload)))
-
-    outbox.register("cb", jittery)
+    receiver = Jittery(0.002)
+    received = receiver.received
+    outbox.register("cb", receiver)
     await outbox.start()
 
     async def produce(key: str) -> None:
@@ -569,10 +580,7 @@ async def test_messages_added_at_the_pace_of_their_deliveries_go_once_in_order(
         await asyncio.sleep(0.1)  # room for a duplicate to show up
     finally:
         await outbox.stop()
-    assert len(received) == 200
-    for k in range(8):
-        assert [n for key, n in received if key == f"k{k}"] == list(range(25))
-    assert await outbox.pending() == 0
+    await check_each_once_in_order(outbox, received, [f"k{k}" for k in range(8)], 25)
 
 
 class Gated:
@@ -602,6 +610,11 @@ def adding(outbox: Outbox, *payloads: bytes) -> Callable[[Session], Added]:
     return unit
 
 
+async def add_and_offer(outbox: Outbox, database: Database, *payloads: bytes) -> None:
+    """One unit adds the messages (key "k"); its outcome is offered once it has committed."""
+    outbox.offer(await database.threaded.write(adding(outbox, *payloads)))
+
+
 async def test_a_message_added_behind_one_under_way_goes_as_soon_as_that_is_delivered(
     database: Database,
 ) -> None:
@@ -612,9 +625,8 @@ async def test_a_message_added_behind_one_under_way_goes_as_soon_as_that_is_deli
     await outbox.start()
     try:
         await wait_until(lambda: outbox._delivering)
-        outbox.offer(await database.threaded.write(adding(outbox, b"first")))
-        outbox.offer(await database.threaded.write(adding(outbox, b"second")))
-        outbox.offer(await database.threaded.write(adding(outbox, b"third", b"fourth")))
+        for payloads in ([b"first"], [b"second"], [b"third", b"fourth"]):
+            await add_and_offer(outbox, database, *payloads)
         receiver.gate.set()
         await wait_until(lambda: len(receiver.received) == 4)
     finally:
@@ -632,8 +644,8 @@ async def test_a_successor_waits_while_the_message_in_front_is_retried(database:
     await outbox.start()
     try:
         await wait_until(lambda: outbox._delivering)
-        outbox.offer(await database.threaded.write(adding(outbox, b"first")))
-        outbox.offer(await database.threaded.write(adding(outbox, b"second", b"third")))
+        await add_and_offer(outbox, database, b"first")
+        await add_and_offer(outbox, database, b"second", b"third")
         receiver.gate.set()
         await wait_until(lambda: len(receiver.received) == 3)
     finally:
