@@ -28,8 +28,9 @@ message of the key is already known:
   attempting (or has delivered) is its *successor*: it is attempted as soon as
   that one is delivered, without reading the database, and both are deleted
   later, together with others.  Messages added at the pace of their
-  deliveries (a requester answering each callback with its next request, a
-  job reporting its progress) cost no unit of the outbox's own;
+  deliveries (a requester answering each callback with its next request) cost
+  no unit of the outbox's own.  (Rows written to the table directly, as the
+  operations' callbacks are, are read back: they have no successors.);
 - a message alone in its key is deleted within ``settle_linger`` seconds;
 - any other is deleted at once, and the next of its key read in that unit.
 
