@@ -9,7 +9,7 @@ sequences never go back; there is nothing to change there.
 
 Revision ID: 0400_unique_ids
 Revises: 0300_nso_backend
-Create Date: 2026-12-01
+Create Date: 2026-11-30
 """
 
 from __future__ import annotations
