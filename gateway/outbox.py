@@ -120,7 +120,6 @@ class Added:
     """What a unit of work added to the outbox (see :meth:`Outbox.add_now`)."""
 
     heads: list[Pending] = field(default_factory=list)  # first of their keys
-    followed: set[tuple[str, str]] = field(default_factory=set)  # keys added to behind another
     # messages that are not the first of their keys, each with the id right before it
     successors: list[tuple[int, Pending]] = field(default_factory=list)
     last: dict[tuple[str, str], int] = field(default_factory=dict)  # last id added, by key
@@ -237,20 +236,15 @@ class Outbox:
         message = Pending(
             Envelope(added.id, channel, ordering_key, destination, payload, attributes, 1, now), now
         )
-        behind = added_here.last.get(key)
+        behind = added_here.last.get(key)  # right behind one this unit added: no need to look
         added_here.last[key] = added.id
-        if behind is not None:  # right behind one this unit added: no need to look
-            added_here.followed.add(key)
-            added_here.successors.append((behind, message))
-            return
-        if not new_key:
+        if behind is None and not new_key:
             params = {"channel": channel, "key": ordering_key, "id": added.id}
             behind = PREDECESSOR.first(connection, params)[0]
-            if behind is not None:
-                added_here.followed.add(key)
-                added_here.successors.append((behind, message))
-                return
-        added_here.heads.append(message)
+        if behind is None:
+            added_here.heads.append(message)
+        else:
+            added_here.successors.append((behind, message))
 
     @staticmethod
     def added(session: Session) -> Added:
@@ -263,16 +257,15 @@ class Outbox:
         where the limits allow, else the deliverer is woken to read them; a message
         right behind one in flight here goes when that one is delivered."""
         started = True
+        behind = {message.key for _, message in added.successors}
         for head in added.heads:
             if not self._start_or_queue(head):
                 started = False
-            elif head.key not in added.followed:
+            elif head.key not in behind:
                 self._lone.add(head.id)
-        followed = set(added.followed)
+        followed: set[tuple[str, str]] = set()
         for predecessor, message in added.successors:  # in the order they were added
-            if self._follow(predecessor, message):
-                followed.discard(message.key)
-            else:
+            if not self._follow(predecessor, message):
                 followed.add(message.key)  # read back once the one in front is settled
                 if message.key not in self._in_flight:
                     started = False  # settled meanwhile: nothing here will start it

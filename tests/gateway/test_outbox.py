@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -189,6 +189,19 @@ class Jittery:
         self.received.append((message.ordering_key, int(message.payload)))
 
 
+async def produce_then_stop(
+    outbox: Outbox, producing: Awaitable[Any], arrived: Callable[[], bool]
+) -> None:
+    """Add the messages, wait until they arrived and a little more (room for a
+    duplicate to show up), then stop the outbox, also if adding failed."""
+    try:
+        await producing
+        await wait_until(arrived)
+        await asyncio.sleep(0.1)
+    finally:
+        await outbox.stop()
+
+
 def by_key(received: list[tuple[str, int]]) -> dict[str, list[int]]:
     """What each key received, in the order it arrived."""
     arrived: dict[str, list[int]] = {}
@@ -340,7 +353,8 @@ async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
     received = receiver.received
     outbox.register("cb", receiver)
     await outbox.start()
-    try:
+
+    async def produce() -> None:
         for i in range(20):
             await asyncio.gather(
                 *(
@@ -348,10 +362,8 @@ async def test_the_background_loop_delivers_each_message_once_in_order_per_key(
                     for k in range(6)
                 )
             )
-        await wait_until(lambda: len(received) >= 120)
-        await asyncio.sleep(0.1)  # room for a duplicate to show up
-    finally:
-        await outbox.stop()
+
+    await produce_then_stop(outbox, produce(), lambda: len(received) >= 120)
     assert by_key(received) == {f"k{k}": list(range(20)) for k in range(6)}  # once, in order
     assert await outbox.pending() == 0
 
@@ -573,12 +585,8 @@ async def test_messages_added_at_the_pace_of_their_deliveries_go_once_in_order(
             await outbox.enqueue("cb", key, destination=f"d-{key}", payload=f"{n}".encode())
             await asyncio.sleep(random.uniform(0, 0.004))
 
-    try:
-        await asyncio.gather(*(produce(f"k{k}") for k in range(8)))
-        await wait_until(lambda: len(received) >= 200)
-        await asyncio.sleep(0.1)  # room for a duplicate to show up
-    finally:
-        await outbox.stop()
+    produced = asyncio.gather(*(produce(f"k{k}") for k in range(8)))
+    await produce_then_stop(outbox, produced, lambda: len(received) >= 200)
     assert by_key(received) == {f"k{k}": list(range(25)) for k in range(8)}  # once, in order
     assert await outbox.pending() == 0
 
