@@ -12,13 +12,13 @@ time, and writes queue in the order they were asked for instead of meeting
 in SQLite's busy handler (which sleeps up to 100 ms between tries):
 
 - a write runs on the event loop's own thread, on a connection of its own,
-  when no other write is under way and the unit does not wait for the event
-  loop itself (``inline``): no hop to another thread and back, and no
-  handing the interpreter lock back and forth at every statement, which
-  under load made a unit take several times its own CPU time;
-- any other write queues for the writer thread (one thread, one
-  connection): a unit that waits for the loop (a backend call made inside
-  the transaction), or one asked for while another write runs there;
+  unless the unit waits for the event loop itself (``inline=False``): no
+  hop to another thread and back, and no handing the interpreter lock back
+  and forth at every statement, which under load made a unit take several
+  times its own CPU time.  Writers take turns (:mod:`gateway.write_turn`):
+  a unit asked for while a thread writes waits for its turn on the loop;
+- a unit that waits for the loop (a backend call made inside the
+  transaction) runs on the writer thread (one thread, one connection);
 - the loop's connection takes the database's lock at once or not at all:
   when another process holds it (``nsgw stp add`` ...), the unit queues for
   the writer thread, which waits for it (``busy_timeout``) while the loop
@@ -38,9 +38,7 @@ alike, and row locks settle the races.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -51,6 +49,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.db import READ_ONLY, sqlite_begin, sqlite_pragmas, sync_url
 from gateway.wal_checkpoints import Checkpointer, no_autocheckpoint
+from gateway.write_turn import WriteTurn
 
 T = TypeVar("T")
 POSTGRES_THREADS = 8
@@ -104,7 +103,7 @@ class ThreadedSessions:
             event.listen(self._loop_engine, "connect", _fail_fast)
             event.listen(self._loop_engine, "connect", no_autocheckpoint)
             event.listen(self._loop_engine, "begin", sqlite_begin)
-            self._writing: threading.Lock | None = threading.Lock()
+            self._turn: WriteTurn | None = WriteTurn()
             in_memory = target.database in (None, "", ":memory:")
             self.checkpointer = None if in_memory else Checkpointer(str(target.database))
         else:
@@ -113,7 +112,7 @@ class ThreadedSessions:
             )
             shared = ThreadPoolExecutor(POSTGRES_THREADS, thread_name_prefix="db-unit")
             self.write_executor = self.read_executor = shared
-            self._loop_engine, self._writing = None, None
+            self._loop_engine, self._turn = None, None
             self.checkpointer = None
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Kept open between units (no pool checkout and reset per unit), each with
@@ -126,11 +125,18 @@ class ThreadedSessions:
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
-        with self._writing or contextlib.nullcontext():
+        turn = self._turn
+        if turn is None:
+            with self.sessions.begin() as session:
+                return body(session)
+        turn.take()
+        try:
             with self.sessions.begin() as session:
                 result = body(session)
             self._written()
             return result
+        finally:
+            turn.give_back()
 
     def _write_here(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction on the event loop's connection, if the lock is free now."""
@@ -158,7 +164,7 @@ class ThreadedSessions:
         return result
 
     def _written(self) -> None:
-        # (called by one writer at a time: each holds the write lock)
+        # (called by one writer at a time: each holds the write turn)
         if self.checkpointer is not None:
             self.checkpointer.written()
 
@@ -188,14 +194,15 @@ class ThreadedSessions:
         ``inline=False`` for a body that waits for the event loop (it must not
         run on the loop's thread).
         """
-        writing = self._writing
-        if inline and writing is not None and writing.acquire(blocking=False):
+        turn = self._turn
+        if inline and turn is not None:
+            await turn.taken()  # at once, unless a thread writes
             try:
                 return self._write_here(body)
             except _LockedElsewhere:
                 pass  # queue for the writer thread, which waits for the lock
             finally:
-                writing.release()
+                turn.give_back()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.write_executor, self.write_now, body)
 

@@ -142,6 +142,44 @@ async def test_a_write_runs_on_the_event_loop_unless_told_otherwise(tmp_path: Pa
         await db.dispose()
 
 
+async def test_a_write_asked_for_while_the_writer_thread_writes_waits_for_it_on_the_loop(
+    sqlite_file: tuple[Database, Path],
+) -> None:
+    """SQLite: it runs on the loop's thread once the thread is done, in the order asked,
+    and a unit cancelled while it waits never runs."""
+    db, _ = sqlite_file
+    inside, leave = threading.Event(), threading.Event()
+
+    def slow_write(session: Session) -> None:
+        session.execute(INSERT, {"key": "slow", "payload": b"x"})
+        inside.set()
+        leave.wait(10)
+
+    def write(key: str) -> Callable[[Session], str]:
+        def body(session: Session) -> str:
+            session.execute(INSERT, {"key": key, "payload": b"x"})
+            return threading.current_thread().name
+
+        return body
+
+    def stored(session: Session) -> list[str]:
+        return [
+            row[0] for row in session.execute(text("SELECT ordering_key FROM outbox ORDER BY id"))
+        ]
+
+    slow = asyncio.create_task(db.threaded.write(slow_write, inline=False))
+    await asyncio.to_thread(inside.wait, 10)
+    waiting = [asyncio.create_task(db.threaded.write(write(key))) for key in ("a", "b", "c")]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in waiting)
+    waiting[1].cancel()
+    leave.set()
+    await slow
+    assert await waiting[0] == await waiting[2] == threading.current_thread().name
+    assert waiting[1].cancelled()
+    assert await db.threaded.read(stored) == ["slow", "a", "c"]
+
+
 async def test_a_small_read_runs_on_the_event_loop_and_never_waits_for_a_writer(
     sqlite_file: tuple[Database, Path],
 ) -> None:
