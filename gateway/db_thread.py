@@ -105,7 +105,9 @@ class ThreadedSessions:
             event.listen(self._loop_engine, "begin", sqlite_begin)
             self._turn: WriteTurn | None = WriteTurn()
             in_memory = target.database in (None, "", ":memory:")
-            self.checkpointer = None if in_memory else Checkpointer(str(target.database))
+            self.checkpointer = (
+                None if in_memory else Checkpointer(str(target.database), write_turn=self._turn)
+            )
         else:
             self.engine = create_engine(
                 target, pool_size=POSTGRES_THREADS, max_overflow=0, pool_pre_ping=True
