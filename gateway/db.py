@@ -10,6 +10,8 @@ declared on :class:`Base`; the schema only changes through the migrations in
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -81,17 +83,58 @@ def sync_url(url: str) -> URL:
     raise ValueError(f"unsupported database backend {backend!r}: use sqlite or postgresql")
 
 
+# How long a new connection asks again for WAL mode while SQLite answers busy
+# without waiting (seconds; see _wal_mode).
+WAL_OPEN_PATIENCE = 5.0
+
+
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Connect hook of a connection that may block (a thread's): WAL, foreign keys on."""
+    # busy_timeout first: the journal_mode pragma itself may meet another
+    # connection's lock (e.g. migrations at start-up) and must wait for it.
+    _set_pragmas(dbapi_connection, busy_timeout_ms=30000, patience=WAL_OPEN_PATIENCE)
+
+
+def sqlite_pragmas_never_wait(dbapi_connection: Any, _record: Any) -> None:
+    """Connect hook of a connection of the event loop, which must never block:
+    a busy database raises at once (the caller hands its unit to a thread)."""
+    _set_pragmas(dbapi_connection, busy_timeout_ms=0, patience=0.0)
+
+
+def _set_pragmas(dbapi_connection: Any, *, busy_timeout_ms: int, patience: float) -> None:
     # Let SQLAlchemy's begin event issue BEGIN itself (see sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # First: the journal_mode pragma itself may meet another connection's lock
-    # (e.g. migrations at start-up) and must wait for it, not fail at once.
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        _wal_mode(cursor, patience)
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _wal_mode(cursor: Any, patience: float) -> None:
+    """``PRAGMA journal_mode=WAL``, asked again while SQLite answers busy at once.
+
+    SQLite does not call its busy handler everywhere: a connection that opens the
+    database while another is building the log's index (the first to open it
+    after the last one closed) or removing the log (the last one closing) is
+    told "database is locked" at once.  Two threads of this process opening
+    their connections at start-up met that about once in a hundred starts.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.001
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 # Execution option marking a connection that only reads (see Database.reading).

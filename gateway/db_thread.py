@@ -22,7 +22,9 @@ in SQLite's busy handler (which sleeps up to 100 ms between tries):
 - the loop's connection takes the database's lock at once or not at all:
   when another process holds it (``nsgw stp add`` ...), the unit queues for
   the writer thread, which waits for it (``busy_timeout``) while the loop
-  goes on.  Only then may a unit that was asked for later commit before it;
+  goes on.  Only then may a unit that was asked for later commit before it.
+  The loop's connections are opened the same way: a database busy at that
+  moment sends the unit to a thread;
 - reads run on a thread of their own with their own connection, on a WAL
   snapshot, so a write never holds up a read; a small read may run on the
   event loop's thread instead (``inline``), on a read-only connection of its
@@ -41,13 +43,19 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.db import READ_ONLY, sqlite_begin, sqlite_pragmas, sync_url
+from gateway.db import (
+    READ_ONLY,
+    sqlite_begin,
+    sqlite_pragmas,
+    sqlite_pragmas_never_wait,
+    sync_url,
+)
 from gateway.wal_checkpoints import Checkpointer, no_autocheckpoint
 from gateway.write_turn import WriteTurn
 
@@ -72,13 +80,6 @@ def _reset(session: Session) -> None:
     session.info.clear()
 
 
-def _fail_fast(dbapi_connection: Any, _record: Any) -> None:
-    # The event loop's connection never waits for the lock (see ThreadedSessions.write).
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=0")
-    cursor.close()
-
-
 class ThreadedSessions:
     """A synchronous engine on a database and the threads that use it."""
 
@@ -99,8 +100,8 @@ class ThreadedSessions:
             self._loop_engine: Engine | None = create_engine(
                 target, connect_args={"check_same_thread": False}, pool_size=2, max_overflow=0
             )
-            event.listen(self._loop_engine, "connect", sqlite_pragmas)
-            event.listen(self._loop_engine, "connect", _fail_fast)
+            # (never waits for the lock: see write)
+            event.listen(self._loop_engine, "connect", sqlite_pragmas_never_wait)
             event.listen(self._loop_engine, "connect", no_autocheckpoint)
             event.listen(self._loop_engine, "begin", sqlite_begin)
             self._turn: WriteTurn | None = WriteTurn()
@@ -148,7 +149,12 @@ class ThreadedSessions:
             or self._loop_connection is None
             or self._loop_connection.invalidated
         ):
-            self._loop_connection = self._loop_engine.connect()
+            try:
+                self._loop_connection = self._loop_engine.connect()
+            except OperationalError as exc:
+                if _is_busy(exc):
+                    raise _LockedElsewhere from None
+                raise
             self._loop_writing = Session(bind=self._loop_connection, expire_on_commit=False)
         session = self._loop_writing
         try:

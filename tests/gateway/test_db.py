@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import column, inspect, select, table, text
 
-from gateway.db import Database, UtcDateTime, async_url, one_of_two, one_of_two_params, sync_url
+import gateway.db
+from gateway.db import (
+    Database,
+    UtcDateTime,
+    async_url,
+    one_of_two,
+    one_of_two_params,
+    sqlite_pragmas,
+    sqlite_pragmas_never_wait,
+    sync_url,
+)
 
 
 def test_urls_get_the_driver_of_their_backend() -> None:
@@ -47,6 +58,67 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> No
         await db.dispose()
     assert mode == "wal"
     assert keys == 1
+
+
+class _Driver:
+    """A driver connection whose journal_mode pragma SQLite answers with ``code``
+    the first ``times`` times, as it does to a connection opened while another
+    builds or removes the log (without calling its busy handler)."""
+
+    def __init__(self, times: int, code: int = sqlite3.SQLITE_BUSY) -> None:
+        self.isolation_level: str | None = ""
+        self.statements: list[str] = []
+        self._times = times
+        self._code = code
+
+    def cursor(self) -> _Driver:
+        return self
+
+    def execute(self, sql: str) -> None:
+        self.statements.append(sql)
+        if sql == "PRAGMA journal_mode=WAL" and self._times:
+            self._times -= 1
+            refusal = sqlite3.OperationalError("database is locked")
+            refusal.sqlite_errorcode = self._code
+            raise refusal
+
+    def close(self) -> None:
+        pass
+
+    def asked(self, sql: str) -> int:
+        return self.statements.count(sql)
+
+
+def test_a_new_connection_asks_again_for_wal_mode_while_sqlite_answers_busy() -> None:
+    driver = _Driver(times=3)
+    sqlite_pragmas(driver, None)
+    assert driver.asked("PRAGMA journal_mode=WAL") == 4
+    assert driver.statements[-2:] == ["PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL"]
+    assert driver.isolation_level is None
+
+
+def test_a_connection_of_the_event_loop_is_refused_at_once_when_busy() -> None:
+    driver = _Driver(times=1)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite_pragmas_never_wait(driver, None)
+    assert driver.statements == ["PRAGMA busy_timeout=0", "PRAGMA journal_mode=WAL"]
+
+
+def test_wal_mode_is_asked_for_only_as_long_as_the_patience_lasts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gateway.db, "WAL_OPEN_PATIENCE", 0.05)
+    driver = _Driver(times=1_000_000)
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_pragmas(driver, None)
+    assert 2 <= driver.asked("PRAGMA journal_mode=WAL") < 20
+
+
+def test_an_error_other_than_busy_is_not_asked_again() -> None:
+    driver = _Driver(times=1, code=sqlite3.SQLITE_IOERR)
+    with pytest.raises(sqlite3.OperationalError):
+        sqlite_pragmas(driver, None)
+    assert driver.asked("PRAGMA journal_mode=WAL") == 1
 
 
 async def test_a_read_only_session_reads_a_snapshot_while_a_writer_holds_the_lock(

@@ -232,6 +232,45 @@ async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
         other.close()
 
 
+async def test_the_event_loop_does_not_wait_for_a_busy_database_to_open_its_connections(
+    sqlite_file: tuple[Database, Path],
+) -> None:
+    """SQLite: a database busy when the loop opens its connections (here another
+    program holds the file whole) sends the units to threads; the loop runs on."""
+    db, path = sqlite_file
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode=EXCLUSIVE")
+    other.execute("SELECT count(*) FROM outbox").fetchone()  # holds the file from here on
+
+    def write_and_where(session: Session) -> str:
+        write_row(session)
+        return threading.current_thread().name
+
+    def count_and_where(session: Session) -> tuple[int, str]:
+        return count(session), threading.current_thread().name
+
+    try:
+        writing = asyncio.create_task(db.threaded.write(write_and_where))
+        reading = asyncio.create_task(db.threaded.read(count_and_where, inline=True))
+        ticks = 0
+        for _ in range(10):  # the event loop keeps running meanwhile
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 10
+        assert not writing.done()
+        assert not reading.done()
+    finally:
+        other.close()
+    assert (await asyncio.wait_for(writing, 10)).startswith("db-write")
+    assert (await asyncio.wait_for(reading, 10))[1].startswith("db-read")
+    # Free again: the next units open the loop's connections and run there.
+    assert await db.threaded.write(write_and_where) == threading.current_thread().name
+    assert await db.threaded.read(count_and_where, inline=True) == (
+        2,
+        threading.current_thread().name,
+    )
+
+
 async def test_the_log_reaches_the_database_file_in_the_background(tmp_path: Path) -> None:
     """SQLite: writers never checkpoint in their commit; a copy of the file alone has the rows."""
     path = tmp_path / "state.db"
