@@ -101,6 +101,12 @@ def sqlite_pragmas_never_wait(dbapi_connection: Any, _record: Any) -> None:
     _set_pragmas(dbapi_connection, busy_timeout_ms=0, patience=0.0)
 
 
+def sqlite_busy(error: BaseException | None) -> bool:
+    """The driver's error says busy (the lock held elsewhere, a recovery under way ...)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
 def _set_pragmas(dbapi_connection: Any, *, busy_timeout_ms: int, patience: float) -> None:
     # Let SQLAlchemy's begin event issue BEGIN itself (see sqlite_begin).
     dbapi_connection.isolation_level = None
@@ -130,8 +136,7 @@ def _wal_mode(cursor: Any, patience: float) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY
-            if not busy or time.monotonic() + pause > deadline:
+            if not sqlite_busy(exc) or time.monotonic() + pause > deadline:
                 raise
         time.sleep(pause)
         pause = min(pause * 2, 0.1)

@@ -40,8 +40,8 @@ alike, and row locks settle the races.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.db import (
     READ_ONLY,
     sqlite_begin,
+    sqlite_busy,
     sqlite_pragmas,
     sqlite_pragmas_never_wait,
     sync_url,
@@ -67,10 +68,15 @@ class _LockedElsewhere(Exception):
     """Another process holds the SQLite write lock."""
 
 
-def _is_busy(exc: OperationalError) -> bool:
-    """SQLite said busy (any kind: the lock held elsewhere, a recovery under way ...)."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+@contextlib.contextmanager
+def _busy_means_locked_elsewhere() -> Iterator[None]:
+    """On the loop's connection: a busy database sends the unit to the writer thread."""
+    try:
+        yield
+    except OperationalError as exc:
+        if sqlite_busy(exc.orig):
+            raise _LockedElsewhere from None
+        raise
 
 
 def _reset(session: Session) -> None:
@@ -128,18 +134,11 @@ class ThreadedSessions:
 
     def write_now(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction, on the calling thread (a write executor's)."""
-        turn = self._turn
-        if turn is None:
-            with self.sessions.begin() as session:
-                return body(session)
-        turn.take()
-        try:
+        with self._turn or contextlib.nullcontext():
             with self.sessions.begin() as session:
                 result = body(session)
             self._written()
             return result
-        finally:
-            turn.give_back()
 
     def _write_here(self, body: Callable[[Session], T]) -> T:
         """``body`` in a transaction on the event loop's connection, if the lock is free now."""
@@ -149,22 +148,14 @@ class ThreadedSessions:
             or self._loop_connection is None
             or self._loop_connection.invalidated
         ):
-            try:
+            with _busy_means_locked_elsewhere():
                 self._loop_connection = self._loop_engine.connect()
-            except OperationalError as exc:
-                if _is_busy(exc):
-                    raise _LockedElsewhere from None
-                raise
             self._loop_writing = Session(bind=self._loop_connection, expire_on_commit=False)
         session = self._loop_writing
         try:
             with session.begin():
-                try:
+                with _busy_means_locked_elsewhere():
                     session.connection()  # BEGIN IMMEDIATE, before the body runs
-                except OperationalError as exc:
-                    if _is_busy(exc):
-                        raise _LockedElsewhere from None
-                    raise
                 result = body(session)
         finally:
             _reset(session)
@@ -224,7 +215,7 @@ class ThreadedSessions:
             try:
                 return self._read_here(body)
             except OperationalError as exc:
-                if not _is_busy(exc):
+                if not sqlite_busy(exc.orig):
                     raise
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.read_executor, self.read_now, body)

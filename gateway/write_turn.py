@@ -56,6 +56,13 @@ class WriteTurn:
             self._wake_next()  # the loop's units that let this thread go first
         return taken
 
+    def __enter__(self) -> None:
+        """``with turn:`` on a thread: :meth:`take` (as long as it takes), then give it back."""
+        self.take()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.give_back()
+
     def give_back(self) -> None:
         """Give the turn back (from whichever thread took it) and wake the next waiter."""
         self._lock.release()

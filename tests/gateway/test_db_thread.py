@@ -33,6 +33,24 @@ def count(session: Session) -> int:
     return int(session.execute(COUNT).scalar_one())
 
 
+def write_and_where(session: Session) -> str:
+    write_row(session)
+    return threading.current_thread().name
+
+
+def count_and_where(session: Session) -> tuple[int, str]:
+    return count(session), threading.current_thread().name
+
+
+async def the_loop_runs_on() -> bool:
+    """The event loop keeps running for a tenth of a second (nothing blocks it)."""
+    ticks = 0
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    return ticks == 10
+
+
 @pytest.fixture
 async def sqlite_file(tmp_path: Path) -> AsyncIterator[tuple[Database, Path]]:
     """A migrated SQLite database in a file (other connections open it as other processes)."""
@@ -130,14 +148,9 @@ async def test_a_write_runs_on_the_event_loop_unless_told_otherwise(tmp_path: Pa
     """SQLite: no hop to the writer thread when it is free; a body that waits gets one."""
     db = Database(f"sqlite:///{tmp_path / 'state.db'}")
     await db.migrate()
-
-    def where(session: Session) -> str:
-        session.execute(INSERT, {"key": "k", "payload": b"x"})
-        return threading.current_thread().name
-
     try:
-        assert await db.threaded.write(where) == threading.current_thread().name
-        assert (await db.threaded.write(where, inline=False)).startswith("db-write")
+        assert await db.threaded.write(write_and_where) == threading.current_thread().name
+        assert (await db.threaded.write(write_and_where, inline=False)).startswith("db-write")
     finally:
         await db.dispose()
 
@@ -186,9 +199,6 @@ async def test_a_small_read_runs_on_the_event_loop_and_never_waits_for_a_writer(
     """SQLite: ``inline`` reads a snapshot on the loop's thread, even while the lock is held."""
     db, path = sqlite_file
 
-    def count_and_where(session: Session) -> tuple[int, str]:
-        return count(session), threading.current_thread().name
-
     await db.threaded.write(write_row)
     other = sqlite3.connect(path, isolation_level=None)  # another process, mid-write
     other.execute("BEGIN IMMEDIATE")
@@ -219,11 +229,7 @@ async def test_a_write_waits_off_the_event_loop_while_another_process_writes(
     other.execute("BEGIN IMMEDIATE")
     try:
         writing = asyncio.create_task(db.threaded.write(write_row))
-        ticks = 0
-        for _ in range(10):  # the event loop keeps running meanwhile
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert ticks == 10
+        assert await the_loop_runs_on()
         assert not writing.done()
         other.execute("COMMIT")
         await asyncio.wait_for(writing, 10)
@@ -242,21 +248,10 @@ async def test_the_event_loop_does_not_wait_for_a_busy_database_to_open_its_conn
     other.execute("PRAGMA locking_mode=EXCLUSIVE")
     other.execute("SELECT count(*) FROM outbox").fetchone()  # holds the file from here on
 
-    def write_and_where(session: Session) -> str:
-        write_row(session)
-        return threading.current_thread().name
-
-    def count_and_where(session: Session) -> tuple[int, str]:
-        return count(session), threading.current_thread().name
-
     try:
         writing = asyncio.create_task(db.threaded.write(write_and_where))
         reading = asyncio.create_task(db.threaded.read(count_and_where, inline=True))
-        ticks = 0
-        for _ in range(10):  # the event loop keeps running meanwhile
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert ticks == 10
+        assert await the_loop_runs_on()
         assert not writing.done()
         assert not reading.done()
     finally:

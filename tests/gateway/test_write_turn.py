@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+
 from gateway.write_turn import WriteTurn
 
 
@@ -65,31 +67,20 @@ async def test_a_thread_waiting_for_the_turn_gets_it_when_the_loop_gives_it_back
     assert await waiting
 
 
-async def test_a_waiter_cancelled_before_its_wake_passes_it_on() -> None:
+@pytest.mark.parametrize("wake_ran", [False, True], ids=["before-its-wake", "after-its-wake"])
+async def test_a_cancelled_waiter_passes_its_wake_on(wake_ran: bool) -> None:
     turn = WriteTurn()
     await turn.taken()
     first = asyncio.create_task(turn.taken())
     second = asyncio.create_task(turn.taken())
     await started(first, second)
     turn.give_back()  # wakes the first (its wake is scheduled, not run yet) ...
-    first.cancel()  # ... which leaves before it runs
+    if wake_ran:
+        await asyncio.sleep(0)  # ... or has run: woken, but not resumed
+    first.cancel()  # ... and it leaves before it resumes
     await asyncio.wait_for(second, 5)  # the wake went to the next one
     assert first.cancelled()
     assert not turn.take_now()  # the second holds it
-
-
-async def test_a_waiter_cancelled_after_its_wake_passes_it_on() -> None:
-    turn = WriteTurn()
-    await turn.taken()
-    first = asyncio.create_task(turn.taken())
-    second = asyncio.create_task(turn.taken())
-    await started(first, second)
-    turn.give_back()
-    await asyncio.sleep(0)  # the wake has run: the first is woken but has not resumed
-    first.cancel()
-    await asyncio.wait_for(second, 5)
-    assert first.cancelled()
-    assert not turn.take_now()
 
 
 async def test_a_thread_waiting_for_the_turn_goes_before_the_loops_next_unit() -> None:
